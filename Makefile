@@ -1,0 +1,42 @@
+# Every target sets itself up: a fresh clone needs only python3 (3.11+).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
+
+.PHONY: demo test ui lint format bench services clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+## demo: the main job on embedded defaults (SQLite, local folder, sandbox providers)
+demo: $(STAMP)
+	$(BIN)/beat demo
+
+## test: the whole suite against real PostgreSQL, Redis and RabbitMQ (started if down)
+test: $(STAMP) services
+	$(BIN)/ruff check .
+	$(BIN)/pytest -q
+
+## ui: Dagster's UI on the instance the demo used
+ui: $(STAMP)
+	DAGSTER_HOME=$(CURDIR)/.beat/dagster $(BIN)/dagster dev -w workspace.yaml
+
+services:
+	bash scripts/ensure-services.sh
+
+bench: $(STAMP) services
+	$(BIN)/python bench/queue_bench.py
+	$(BIN)/python bench/pipeline_bench.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix . && $(BIN)/ruff format .
+
+clean:
+	rm -rf .beat

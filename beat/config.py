@@ -1,0 +1,75 @@
+"""Runtime settings, read once from the environment.
+
+Every part has an embedded default that needs no service (SQLite file, local object
+folder, the sandbox for providers), so `beat demo` and `dagster dev` work on a fresh
+machine; production swaps each one with an environment variable.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# Real provider hosts; the sandbox replaces all of them with one local URL.
+PRODUCTION_BASE_URLS = {
+    "graphapi": "https://graph.facebook.com",
+    "arraybobo": "https://instagram-scraper-2022.p.rapidapi.com",
+}
+
+
+def sandbox_base_urls(sandbox_url: str) -> dict[str, str]:
+    root = sandbox_url.rstrip("/")
+    return {"graphapi": f"{root}/graph", "arraybobo": f"{root}/arraybobo"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    database_url: str
+    object_store_url: str
+    s3_endpoint_url: str | None
+    provider_base_urls: dict[str, str]
+    api_token: str | None
+    batch_max: int = 1000
+    batch_min: int = 50
+    max_inflight_batches: int = 4
+    lease_seconds: float = 300.0
+    max_attempts: int = 3
+    concurrency: int = 64
+    provider_timeout_seconds: float = 10.0
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def dagster_home(self) -> Path:
+        return Path(os.environ.get("DAGSTER_HOME") or self.home / "dagster")
+
+
+def _int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+def _float(name: str, default: float) -> float:
+    return float(os.environ.get(name, default))
+
+
+def load_settings() -> Settings:
+    home = Path(os.environ.get("BEAT_HOME", ".beat")).absolute()
+    sandbox_url = os.environ.get("BEAT_SANDBOX_URL")
+    base_urls = sandbox_base_urls(sandbox_url) if sandbox_url else dict(PRODUCTION_BASE_URLS)
+    return Settings(
+        home=home,
+        database_url=os.environ.get("BEAT_DATABASE_URL", f"sqlite:///{home / 'beat.db'}"),
+        object_store_url=os.environ.get("BEAT_OBJECT_STORE", str(home / "objects")),
+        s3_endpoint_url=os.environ.get("BEAT_S3_ENDPOINT_URL"),
+        provider_base_urls=base_urls,
+        api_token=os.environ.get("BEAT_API_TOKEN"),
+        batch_max=_int("BEAT_BATCH_MAX", 1000),
+        batch_min=_int("BEAT_BATCH_MIN", 50),
+        max_inflight_batches=_int("BEAT_MAX_INFLIGHT_BATCHES", 4),
+        lease_seconds=_float("BEAT_LEASE_SECONDS", 300.0),
+        max_attempts=_int("BEAT_MAX_ATTEMPTS", 3),
+        concurrency=_int("BEAT_CONCURRENCY", 64),
+        provider_timeout_seconds=_float("BEAT_PROVIDER_TIMEOUT_SECONDS", 10.0),
+    )
+

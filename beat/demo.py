@@ -1,0 +1,200 @@
+"""`beat demo`: the main job on embedded defaults, end to end, with nothing to set up.
+
+It starts the provider sandbox and the intake API on loopback, submits a few hundred
+requests over HTTP, then ticks the real batch sensor and executes each run it requests
+on a Dagster instance under .beat/dagster (so `make ui` shows them afterwards).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import sys
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from sqlalchemy import func, select
+
+from beat.config import Settings, load_settings
+
+@dataclass
+class LocalServices:
+    """The sandbox and the intake API, served from one background event loop."""
+
+    sandbox_url: str = ""
+    api_url: str = ""
+
+    def start(self, queue: Any, token: str) -> None:
+        self._loop = asyncio.new_event_loop()
+        threading.Thread(target=self._loop.run_forever, daemon=True, name="demo-services").start()
+        asyncio.run_coroutine_threadsafe(self._start(queue, token), self._loop).result(timeout=30)
+
+    async def _start(self, queue: Any, token: str) -> None:
+        from beat.intake.api import build_api
+        from sandbox.app import start_sandbox
+
+        self._sandbox = await start_sandbox()
+        self.sandbox_url = self._sandbox.url
+        self._runner = web.AppRunner(build_api(queue, token=token), access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = self._runner.addresses[0][1]
+        self.api_url = f"http://127.0.0.1:{port}"
+
+    def stop(self) -> None:
+        async def _stop() -> None:
+            await self._runner.cleanup()
+            await self._sandbox.stop()
+
+        asyncio.run_coroutine_threadsafe(_stop(), self._loop).result(timeout=30)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+
+
+def demo_requests(count: int) -> list[tuple[str, dict[str, Any]]]:
+    """Mostly profile refreshes; a few handles the providers do not know, to show failures."""
+    requests: list[tuple[str, dict[str, Any]]] = []
+    for i in range(count):
+        handle = f"missing_user{i}" if i % 40 == 39 else f"creator.{i:04d}"
+        requests.append(("refresh_profile_by_handle", {"params": {"handle": handle}}))
+    return requests
+
+
+async def submit_all(api_url: str, token: str, requests: list[tuple[str, dict[str, Any]]]) -> Counter[int]:
+    statuses: Counter[int] = Counter()
+    headers = {"Authorization": f"Bearer {token}"}
+    async with aiohttp.ClientSession(headers=headers) as session:
+        gate = asyncio.Semaphore(32)
+
+        async def submit(flow: str, body: dict[str, Any]) -> None:
+            async with gate, session.post(f"{api_url}/scrape_request_log/flow/{flow}", json=body) as r:
+                statuses[r.status] += 1
+                await r.read()
+
+        await asyncio.gather(*(submit(flow, body) for flow, body in requests))
+    return statuses
+
+
+async def show_rejections(api_url: str, token: str) -> None:
+    """What a client sees when it gets a request wrong: a 4xx naming the problem."""
+    headers = {"Authorization": f"Bearer {token}"}
+    bad = [
+        ("refresh_profile_by_nickname", {"params": {"handle": "x"}}),
+        ("refresh_profile_by_handle", {"params": {"handle": 42}}),
+        ("refresh_profile_by_handle", {"params": {}}),
+    ]
+    async with aiohttp.ClientSession(headers=headers) as session:
+        for flow, body in bad:
+            async with session.post(f"{api_url}/scrape_request_log/flow/{flow}", json=body) as r:
+                message = (await r.json())["status"]["message"]
+                print(f"  rejected {flow} {body['params']}: HTTP {r.status}: {message}")
+
+
+async def set_fault(sandbox_url: str, provider: str, mode: str, rate: float) -> None:
+    async with aiohttp.ClientSession() as session:
+        body = {"provider": provider, "mode": mode, "rate": rate}
+        async with session.post(f"{sandbox_url}/_sandbox/faults", json=body) as response:
+            response.raise_for_status()
+
+
+def prepare_dagster_home(settings: Settings) -> None:
+    home = settings.dagster_home
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text("telemetry:\n  enabled: false\n")
+    os.environ["DAGSTER_HOME"] = str(home)
+
+
+def status_line(queue: Any) -> str:
+    counts = queue.count_by_status()
+    order = ("PENDING", "PROCESSING", "COMPLETE", "FAILED", "EXPIRED")
+    return "  ".join(f"{name.lower()} {counts.get(name, 0)}" for name in order)
+
+
+def print_summary(engine: Any, submitted: int, runs: int, seconds: float) -> None:
+    from beat.store.models import instagram_account, instagram_post, scrape_request_log
+
+    log = scrape_request_log.c
+    with engine.connect() as conn:
+        by_status = dict(conn.execute(select(log.status, func.count()).group_by(log.status)).all())
+        providers = dict(
+            conn.execute(
+                select(log.provider, func.count()).where(log.status == "COMPLETE").group_by(log.provider)
+            ).all()
+        )
+        reasons = conn.execute(
+            select(log.last_error, func.count()).where(log.status == "FAILED").group_by(log.last_error)
+        ).all()
+        accounts = conn.execute(select(func.count()).select_from(instagram_account)).scalar_one()
+        posts = conn.execute(select(func.count()).select_from(instagram_post)).scalar_one()
+    complete = by_status.get("COMPLETE", 0)
+    print("\nsummary")
+    print(f"  requests submitted  {submitted}")
+    print(f"  batch runs          {runs}")
+    print(f"  complete / failed   {complete} / {by_status.get('FAILED', 0)}")
+    print(f"  rows                instagram_account {accounts}, instagram_post {posts}")
+    print(f"  provider mix        {providers}")
+    for reason, count in reasons[:5]:
+        print(f"  failed x{count:<4}       {(reason or '')[:100]}")
+    print(f"  throughput          {complete / seconds:.1f} requests/s over {seconds:.1f} s")
+
+
+def run_demo(requests: int = 300, fault_rate: float = 0.1) -> int:
+    import dagster as dg
+
+    from beat.flows import FAMILIES
+    from beat.store.credentials import SANDBOX_CREDENTIALS, save_credentials
+    from beat.store.db import make_engine, upgrade
+    from beat.store.queue import RequestQueue
+
+    settings = load_settings()
+    prepare_dagster_home(settings)
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    save_credentials(engine, SANDBOX_CREDENTIALS)
+    token = secrets.token_urlsafe(24)
+    services = LocalServices()
+    services.start(RequestQueue(engine), token)
+    os.environ["BEAT_SANDBOX_URL"] = services.sandbox_url
+    print(f"beat demo: sandbox {services.sandbox_url}, intake API {services.api_url}")
+    print(f"  app database {settings.database_url}\n  dagster home {settings.dagster_home}")
+    try:
+        asyncio.run(set_fault(services.sandbox_url, "graphapi", "server_error", fault_rate))
+        asyncio.run(show_rejections(services.api_url, token))
+        statuses = asyncio.run(submit_all(services.api_url, token, demo_requests(requests)))
+        print(f"  submitted {requests} requests over HTTP: {dict(statuses)}  (201 new, 200 known)")
+
+        from beat_dagster.definitions import build_definitions
+        from beat_dagster.driver import batch_metadata, drive_until_drained
+
+        defs = build_definitions(load_settings())
+        queue = RequestQueue(engine)
+
+        def progress(request: dg.RunRequest, result: dg.ExecuteInProcessResult) -> None:
+            meta = batch_metadata(result)
+            print(
+                f"  run {request.tags['beat/batch_id']}: {meta.get('requests')} requests "
+                f"in {meta.get('duration_seconds')} s  |  {status_line(queue)}",
+                flush=True,
+            )
+
+        with dg.DagsterInstance.get() as instance:
+            report = drive_until_drained(
+                defs, instance, queue, FAMILIES["instagram"].sensor_name, on_run=progress
+            )
+        print_summary(engine, requests, report.runs, report.seconds)
+        print("\nSee the runs and materializations: make ui  (then open http://127.0.0.1:3000)")
+    finally:
+        services.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_demo())

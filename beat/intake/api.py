@@ -1,0 +1,178 @@
+"""The intake HTTP API (aiohttp), keeping the original routes and envelopes.
+
+Envelopes are the original's `{"status": {"type": "SUCCESS"|"ERROR", "message", ...}}`, but
+unlike the original, errors also carry a real HTTP status code (4xx for the caller's
+mistakes), so clients and proxies can tell failure from success without parsing bodies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+
+from aiohttp import web
+
+from beat.flows import FlowRejected
+from beat.intake.submission import Submission, parse_submission
+from beat.store.queue import RequestQueue
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 64 * 1024
+QUEUE_KEY = web.AppKey("queue", RequestQueue)
+TOKEN_KEY = web.AppKey("token", str)
+HEARTBEAT_KEY = web.AppKey("heartbeat", dict)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def success(message: str, http_status: int = 200, **payload: Any) -> web.Response:
+    body = {"status": {"type": "SUCCESS", "message": message}, **payload}
+    return web.json_response(body, status=http_status, dumps=_dumps)
+
+
+def error(message: str, http_status: int) -> web.Response:
+    body = {"status": {"type": "ERROR", "message": message, "code": http_status}}
+    return web.json_response(body, status=http_status)
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, default=_json_default)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+
+@web.middleware
+async def envelope_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every failure leaves as an ERROR envelope with its HTTP status, never a stack trace."""
+    try:
+        return await handler(request)
+    except web.HTTPRequestEntityTooLarge:
+        return error(f"request body is larger than {MAX_BODY_BYTES} bytes", 413)
+    except web.HTTPException as exc:
+        if exc.status >= 400:
+            return error(exc.reason, exc.status)
+        raise
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error("internal error", 500)
+
+
+def _authorized(request: web.Request) -> bool:
+    expected = request.app[TOKEN_KEY]
+    header = request.headers.get("Authorization", "")
+    scheme, _, presented = header.partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(presented.encode(), expected.encode())
+
+
+def require_token(handler: Handler) -> Handler:
+    async def guarded(request: web.Request) -> web.StreamResponse:
+        if "Authorization" not in request.headers:
+            return error("missing Authorization: Bearer <token> header", 401)
+        if not _authorized(request):
+            return error("invalid API token", 403)
+        return await handler(request)
+
+    return guarded
+
+
+async def _read_json(request: web.Request) -> Any:
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        raise web.HTTPRequestEntityTooLarge(max_size=MAX_BODY_BYTES, actual_size=request.content_length)
+    raw = await request.read()
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise FlowRejected(f"body is not valid JSON: {exc}") from None
+
+
+@require_token
+async def create_request(request: web.Request) -> web.Response:
+    flow_name = request.match_info["flow"]
+    try:
+        body = await _read_json(request)
+        submission = parse_submission(
+            flow_name, body, account_id=request.headers.get("x-bb-account-id")
+        )
+    except FlowRejected as exc:
+        status = 404 if str(exc).startswith("unknown flow") else 400
+        return error(str(exc), status)
+    enqueued = await asyncio.to_thread(enqueue_submission, request.app[QUEUE_KEY], submission)
+    message = "scrape request created" if enqueued.created else "scrape request already exists"
+    return success(
+        message,
+        201 if enqueued.created else 200,
+        scrape_id=enqueued.id,
+        created=enqueued.created,
+        scrape_status=enqueued.status,
+    )
+
+
+def enqueue_submission(queue: RequestQueue, submission: Submission) -> Any:
+    return queue.enqueue(
+        submission.flow.name,
+        submission.flow.platform,
+        submission.params,
+        idempotency_key=submission.idempotency_key,
+        priority=submission.priority,
+        expires_at=submission.expires_at,
+        account_id=submission.account_id,
+        source=submission.source,
+    )
+
+
+async def get_request(request: web.Request) -> web.Response:
+    raw_id = request.match_info["id"]
+    if not raw_id.isdigit():
+        return error(f"scrape request id must be a positive integer, got {raw_id!r}", 400)
+    record = await asyncio.to_thread(request.app[QUEUE_KEY].get, int(raw_id))
+    if record is None:
+        return error(f"no scrape request with id {raw_id}", 404)
+    return success("scrape request found", scrape_request_log=public_view(record))
+
+
+def public_view(record: Any) -> dict[str, Any]:
+    fields = (
+        "id", "idempotency_key", "flow", "platform", "params", "status", "priority",
+        "retry_count", "attempt", "created_at", "picked_at", "scraped_at", "expires_at",
+        "run_after", "data", "account_id", "batch_id", "dagster_run_id", "provider", "last_error",
+    )  # fmt: skip
+    return {name: getattr(record, name, None) for name in fields}
+
+
+async def get_heartbeat(request: web.Request) -> web.Response:
+    if request.app[HEARTBEAT_KEY]["beat"]:
+        return success("beat is up")
+    return error("beat is draining", 410)
+
+
+@require_token
+async def put_heartbeat(request: web.Request) -> web.Response:
+    value = request.query.get("beat", "").lower()
+    if value not in {"true", "false"}:
+        return error("query parameter beat must be true or false", 400)
+    request.app[HEARTBEAT_KEY]["beat"] = value == "true"
+    return success(f"heartbeat set to {value}")
+
+
+def build_api(queue: RequestQueue, *, token: str) -> web.Application:
+    if not token:
+        raise ValueError("the intake API needs a token for writes: set BEAT_API_TOKEN")
+    app = web.Application(middlewares=[envelope_errors], client_max_size=MAX_BODY_BYTES)
+    app[QUEUE_KEY] = queue
+    app[TOKEN_KEY] = token
+    app[HEARTBEAT_KEY] = {"beat": True}
+    app.router.add_post("/scrape_request_log/flow/{flow}", create_request)
+    app.router.add_get("/scrape_request_log/flow/{id}", get_request)
+    app.router.add_get("/heartbeat", get_heartbeat)
+    app.router.add_put("/heartbeat", put_heartbeat)
+    return app

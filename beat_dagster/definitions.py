@@ -1,0 +1,44 @@
+"""The beat code location: `dagster dev -w workspace.yaml` (or `dg dev`) loads `defs`."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from beat.config import Settings, load_settings
+from beat.flows import FAMILIES
+from beat_dagster.assets.instagram import instagram_batch, instagram_batch_job
+from beat_dagster.resources import CrawlerResource, DatabaseResource, ObjectStoreResource
+from beat_dagster.sensors.batches import build_batch_sensor, build_release_sensor
+
+
+def build_definitions(settings: Settings) -> dg.Definitions:
+    batch_sensor = build_batch_sensor(
+        FAMILIES["instagram"],
+        instagram_batch_job,
+        batch_min=settings.batch_min,
+        batch_max=settings.batch_max,
+        max_inflight=settings.max_inflight_batches,
+    )
+    return dg.Definitions(
+        assets=[instagram_batch],
+        jobs=[instagram_batch_job],
+        sensors=[batch_sensor, build_release_sensor([instagram_batch_job])],
+        resources={
+            "database": DatabaseResource(
+                url=settings.database_url,
+                lease_seconds=settings.lease_seconds,
+                max_attempts=settings.max_attempts,
+            ),
+            "objects": ObjectStoreResource(
+                url=settings.object_store_url, s3_endpoint_url=settings.s3_endpoint_url
+            ),
+            "crawler": CrawlerResource(
+                base_urls=settings.provider_base_urls,
+                timeout_seconds=settings.provider_timeout_seconds,
+                concurrency=settings.concurrency,
+            ),
+        },
+    )
+
+
+defs = build_definitions(load_settings())

@@ -1,0 +1,7 @@
+"""Resources wrap the database (queue and warehouse), the object store and the crawler."""
+
+from beat_dagster.resources.crawler import CrawlerResource
+from beat_dagster.resources.database import DatabaseResource
+from beat_dagster.resources.objects import ObjectStoreResource
+
+__all__ = ["CrawlerResource", "DatabaseResource", "ObjectStoreResource"]

@@ -1,0 +1,24 @@
+
+import dagster as dg
+import aiohttp
+
+from providers.crawler import DEFAULT_CHAINS, InstagramCrawler
+from providers.credentials import CredentialSource
+
+
+class CrawlerResource(dg.ConfigurableResource):
+    """The multi-provider Instagram crawler: base URLs, fallback chains and timeouts are data."""
+
+    base_urls: dict[str, str]
+    chains: dict[str, list[str]] = {k: list(v) for k, v in DEFAULT_CHAINS.items()}
+    timeout_seconds: float = 10.0
+    concurrency: int = 64
+
+    def crawler(self, session: aiohttp.ClientSession, credentials: CredentialSource) -> InstagramCrawler:
+        return InstagramCrawler(
+            session,
+            credentials,
+            base_urls=self.base_urls,
+            chains=self.chains,
+            timeout_seconds=self.timeout_seconds,
+        )

@@ -1,0 +1,392 @@
+"""Drain benchmark: our RequestQueue against a raw-SQL floor and PgQueuer 1.6.
+
+    python bench/queue_bench.py [--pg-url URL] [--rows 20000] [--workers 16] [--batch 50]
+
+Each system drains the same number of freshly loaded jobs with W workers taking B jobs per
+claim; the three run interleaved `--repeat` times and medians are reported. Besides jobs/s the
+script reports jobs per CPU-second (client process + the Postgres backends serving it), which
+stays comparable when other work shares the machine.
+
+  FLOOR  psycopg 3 and hand-written SQL: our CTE claim, then `UPDATE ... WHERE id = ANY(...)`;
+         no fencing, no outbox. What the database can do for this access pattern.
+  OURS   RequestQueue.claim_batch + RequestQueue.complete, through SQLAlchemy, with the expiry
+         sweep, attempt fencing and two outbox events per job (PROCESSING and COMPLETE).
+  PGQ    PgQueuer 1.6: W QueueManagers (one asyncpg connection each) in one event loop,
+         batch size B, a no-op async entrypoint, drain mode.
+
+Everything happens in a scratch database that is dropped at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import resource
+import statistics
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+from sqlalchemy import make_url
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from beat.store.db import make_engine, upgrade
+from beat.store.queue import ClaimedRequest, Completion, RequestQueue
+
+DEFAULT_PG_URL = os.environ.get(
+    "BEAT_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+FLOW = "bench"
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+CLAIMED_COLUMNS = list(ClaimedRequest.__dataclass_fields__)
+
+
+# The claim without the extras: RequestQueue's `picked` CTE (one ordered index probe per flow,
+# FOR UPDATE SKIP LOCKED, literal LIMIT so the prepared statement gets a generic plan) and
+# UPDATE, returning the same columns, but no expiry sweep and no outbox rows.
+def floor_claim_sql(limit: int) -> str:
+    return f"""
+WITH picked AS MATERIALIZED (
+    SELECT candidate.id
+    FROM unnest(ARRAY[%(flow_0)s::varchar]) AS wanted(flow)
+    CROSS JOIN LATERAL (
+        SELECT id, priority, created_at
+        FROM scrape_request_log
+        WHERE status = 'PENDING'
+          AND flow = wanted.flow
+          AND run_after <= now()
+          AND (expires_at IS NULL OR expires_at > now())
+        ORDER BY priority DESC, created_at, id
+        LIMIT {int(limit)}
+        FOR UPDATE SKIP LOCKED
+    ) AS candidate
+    ORDER BY candidate.priority DESC, candidate.created_at, candidate.id
+    LIMIT {int(limit)}
+)
+UPDATE scrape_request_log AS t
+SET status = 'PROCESSING',
+    attempt = t.attempt + 1,
+    batch_id = %(batch_id)s,
+    picked_at = now(),
+    lease_expires_at = now() + make_interval(secs => %(lease_seconds)s),
+    dagster_run_id = NULL,
+    updated_at = now()
+FROM picked
+WHERE t.id = picked.id
+RETURNING {", ".join(f"t.{name}" for name in CLAIMED_COLUMNS)}
+"""
+
+
+FLOOR_COMPLETE_SQL = """
+UPDATE scrape_request_log
+SET status = 'COMPLETE', scraped_at = now(), lease_expires_at = NULL, updated_at = now()
+WHERE id = ANY(%(ids)s) AND status = 'PROCESSING'
+"""
+LOAD_SQL = """
+INSERT INTO scrape_request_log
+    (idempotency_key, flow, platform, params, status, priority, created_at, run_after,
+     expires_at, updated_at, attempt, retry_count, max_attempts)
+SELECT 'bench-' || g, %(flow)s, 'instagram', jsonb_build_object('handle', 'user' || g),
+       'PENDING', 1 + g %% 3, now() - make_interval(secs => %(rows)s - g),
+       now() - interval '1 hour', now() + interval '1 day', now(), 0, 0, 3
+FROM generate_series(1, %(rows)s) AS g
+"""
+
+
+@dataclass
+class Run:
+    name: str
+    jobs: int
+    seconds: float
+    client_cpu: float
+    server_cpu: float
+
+    @property
+    def rate(self) -> float:
+        return self.jobs / self.seconds
+
+    @property
+    def per_cpu(self) -> float:
+        return self.jobs / max(self.client_cpu + self.server_cpu, 1e-9)
+
+
+# --------------------------------------------------------------------------------------------
+# Scratch database and measurement helpers
+
+
+@contextmanager
+def scratch_database(base_url: str) -> Iterator[str]:
+    """Create a throwaway database; yield its libpq conninfo; always drop it."""
+    base = make_url(base_url).set(drivername="postgresql")
+    name = f"beat_bench_{uuid.uuid4().hex[:10]}"
+    admin = base.render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def backend_cpu(conninfo: str) -> dict[int, float]:
+    """CPU seconds used so far by each backend connected to this database (not our own)."""
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        pids = [
+            pid
+            for (pid,) in conn.execute(
+                "SELECT pid FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ]
+    usage = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # exited, or Postgres is not on this machine
+            continue
+        usage[pid] = (int(fields[11]) + int(fields[12])) / CLK_TCK
+    return usage
+
+
+def client_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def measure(name: str, conninfo: str, jobs: int, drain: Callable[[], None]) -> Run:
+    """Time `drain()`; its workers must already be connected so their backends are counted."""
+    before, cpu0, t0 = backend_cpu(conninfo), client_cpu(), time.perf_counter()
+    drain()
+    seconds, cpu1 = time.perf_counter() - t0, client_cpu()
+    after = backend_cpu(conninfo)
+    server = sum(after[pid] - before.get(pid, 0.0) for pid in after)
+    return Run(name, jobs, seconds, cpu1 - cpu0, server)
+
+
+def reset_queue_tables(conninfo: str, rows: int) -> None:
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute("TRUNCATE scrape_request_log, outbox RESTART IDENTITY")
+        conn.execute(LOAD_SQL, {"flow": FLOW, "rows": rows})
+        conn.execute("VACUUM ANALYZE scrape_request_log")
+        conn.execute("VACUUM ANALYZE outbox")
+        conn.execute("CHECKPOINT")
+
+
+def count(conninfo: str, sql: str) -> int:
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        row = conn.execute(sql).fetchone()
+        return int(row[0]) if row else 0
+
+
+def run_threads(workers: int, target: Callable[[int], None]) -> None:
+    errors: list[BaseException] = []
+
+    def guarded(index: int) -> None:
+        try:
+            target(index)
+        except BaseException as exc:  # surfaced below; a silent worker death skews results
+            errors.append(exc)
+
+    threads = [threading.Thread(target=guarded, args=(i,)) for i in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+
+
+# --------------------------------------------------------------------------------------------
+# The three systems
+
+
+def bench_floor(conninfo: str, rows: int, workers: int, batch: int) -> Run:
+    reset_queue_tables(conninfo, rows)
+    conns = [psycopg.connect(conninfo) for _ in range(workers)]
+    claim_sql = floor_claim_sql(batch)
+
+    def worker(index: int) -> None:
+        conn = conns[index]
+        params = {"flow_0": FLOW, "batch_id": f"floor-{index}", "lease_seconds": 120.0}
+        while True:
+            claimed = conn.execute(claim_sql, params).fetchall()
+            conn.commit()
+            if not claimed:
+                return
+            conn.execute(FLOOR_COMPLETE_SQL, {"ids": [row[0] for row in claimed]})
+            conn.commit()
+
+    try:
+        run = measure("FLOOR", conninfo, rows, lambda: run_threads(workers, worker))
+    finally:
+        for conn in conns:
+            conn.close()
+    assert_drained(conninfo, rows)
+    return run
+
+
+def bench_ours(conninfo: str, rows: int, workers: int, batch: int) -> tuple[Run, int]:
+    reset_queue_tables(conninfo, rows)
+    engine = make_engine(
+        "postgresql+psycopg" + conninfo.removeprefix("postgresql"),
+        pool_size=workers,
+        max_overflow=0,
+    )
+    queue = RequestQueue(engine)
+    warm_up_pool(engine, workers)
+
+    def worker(index: int) -> None:
+        while True:
+            claimed = queue.claim_batch([FLOW], batch, batch_id=uuid.uuid4().hex)
+            if not claimed:
+                return
+            report = queue.complete(
+                [Completion(c.id, c.attempt, provider="bench") for c in claimed]
+            )
+            assert not report.fenced_ids
+
+    try:
+        run = measure("OURS", conninfo, rows, lambda: run_threads(workers, worker))
+    finally:
+        engine.dispose()
+    assert_drained(conninfo, rows)
+    return run, count(conninfo, "SELECT count(*) FROM outbox")
+
+
+def warm_up_pool(engine: object, size: int) -> None:
+    """Open every pooled connection before timing, so their backends are measured."""
+    conns = [engine.connect() for _ in range(size)]  # type: ignore[attr-defined]
+    for conn in conns:
+        conn.close()
+
+
+def assert_drained(conninfo: str, rows: int) -> None:
+    done = count(conninfo, "SELECT count(*) FROM scrape_request_log WHERE status = 'COMPLETE'")
+    if done != rows:
+        raise RuntimeError(f"expected {rows} COMPLETE rows, found {done}")
+
+
+def bench_pgqueuer(conninfo: str, rows: int, workers: int, batch: int) -> Run:
+    return asyncio.run(_bench_pgqueuer(conninfo, rows, workers, batch))
+
+
+async def _bench_pgqueuer(conninfo: str, rows: int, workers: int, batch: int) -> Run:
+    import asyncpg
+    from pgqueuer import QueueManager
+    from pgqueuer.db import AsyncpgDriver
+    from pgqueuer.models import Job
+    from pgqueuer.queries import Queries
+    from pgqueuer.types import QueueExecutionMode
+
+    admin = Queries(AsyncpgDriver(await asyncpg.connect(conninfo)))
+    if not await admin.schema_is_installed():
+        await admin.install()
+    await admin.clear_queue()
+    await admin.clear_statistics_log()
+    for start in range(0, rows, 5000):
+        n = min(5000, rows - start)
+        await admin.enqueue([FLOW] * n, [b""] * n, [0] * n)
+    await admin.driver.execute("VACUUM ANALYZE pgqueuer")
+    await admin.driver.execute("CHECKPOINT")
+
+    managers = []
+    for _ in range(workers):
+        qm = QueueManager(Queries(AsyncpgDriver(await asyncpg.connect(conninfo))))
+
+        @qm.entrypoint(FLOW)
+        async def no_op(job: Job) -> None:
+            return None
+
+        managers.append(qm)
+
+    # measure() is synchronous: it runs in a helper thread and waits for the drain on this loop.
+    loop = asyncio.get_running_loop()
+
+    async def drain_all() -> None:
+        await asyncio.gather(
+            *(qm.run(batch_size=batch, mode=QueueExecutionMode.drain) for qm in managers)
+        )
+
+    def drain_blocking() -> None:
+        asyncio.run_coroutine_threadsafe(drain_all(), loop).result()
+
+    run = await asyncio.to_thread(measure, "PGQ", conninfo, rows, drain_blocking)
+    remaining = await admin.queue_size()
+    if any(s.count for s in remaining if s.status in ("queued", "picked")):
+        raise RuntimeError(f"PgQueuer left work behind: {remaining}")
+    return run
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pg-url", default=DEFAULT_PG_URL, help="server to create scratch DBs on")
+    parser.add_argument("--rows", type=int, default=20_000)
+    parser.add_argument("--workers", type=int, default=16)
+    parser.add_argument("--batch", type=int, default=50)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--skip-pgqueuer", action="store_true")
+    args = parser.parse_args()
+
+    runs: dict[str, list[Run]] = {"FLOOR": [], "OURS": [], "PGQ": []}
+    outbox_rows = 0
+    with scratch_database(args.pg_url) as conninfo:
+        upgrade("postgresql+psycopg" + conninfo.removeprefix("postgresql"))
+        print(f"rows={args.rows} workers={args.workers} batch={args.batch} repeat={args.repeat}")
+        for rep in range(args.repeat):
+            runs["FLOOR"].append(bench_floor(conninfo, args.rows, args.workers, args.batch))
+            ours, outbox_rows = bench_ours(conninfo, args.rows, args.workers, args.batch)
+            runs["OURS"].append(ours)
+            if not args.skip_pgqueuer:
+                runs["PGQ"].append(bench_pgqueuer(conninfo, args.rows, args.workers, args.batch))
+            for name in runs:
+                if runs[name]:
+                    last = runs[name][-1]
+                    print(
+                        f"  rep {rep + 1} {name:<5} {last.rate:>9,.0f} jobs/s  "
+                        f"{last.seconds:6.2f} s  {last.per_cpu:>8,.0f} jobs/CPU-s  "
+                        f"(client {last.client_cpu:5.2f} s, server {last.server_cpu:5.2f} s)"
+                    )
+    report(runs, args.rows, outbox_rows)
+
+
+def report(runs: dict[str, list[Run]], rows: int, outbox_rows: int) -> None:
+    def median(name: str, attr: str) -> float:
+        return statistics.median(getattr(r, attr) for r in runs[name])
+
+    print("\nmedians")
+    for name, group in runs.items():
+        if group:
+            print(
+                f"  {name:<5} {median(name, 'rate'):>9,.0f} jobs/s"
+                f"  {median(name, 'per_cpu'):>8,.0f} jobs/CPU-s"
+            )
+    floor, ours = median("FLOOR", "rate"), median("OURS", "rate")
+    print(f"\nours/floor      {ours / floor:5.2f}  (target >= 0.7)")
+    print(
+        f"ours/floor CPU  {median('OURS', 'per_cpu') / median('FLOOR', 'per_cpu'):5.2f}"
+        "  (jobs per CPU-second, robust to other load on the machine)"
+    )
+    if runs["PGQ"]:
+        pgq = median("PGQ", "rate")
+        print(f"ours/PgQueuer   {ours / pgq:5.2f}  (target >= 3)")
+    print(
+        f"\nextra work in OURS: {outbox_rows} outbox rows for {rows} jobs "
+        f"({outbox_rows / rows:.1f} per job: PROCESSING + COMPLETE events), an expiry sweep "
+        "per claim, (id, attempt) fencing on completion, typed rows via SQLAlchemy"
+    )
+
+
+if __name__ == "__main__":
+    main()

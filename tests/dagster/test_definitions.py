@@ -1,0 +1,41 @@
+"""The whole code location loads, with the asset graph users expect."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_code_location_loads_with_expected_keys(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("BEAT_HOME", str(tmp_path))
+    from beat.config import load_settings
+    from beat_dagster.definitions import build_definitions
+
+    defs = build_definitions(load_settings())
+    repo = defs.get_repository_def()
+    assert sorted(key.to_user_string() for key in repo.asset_graph.get_all_asset_keys()) == [
+        "instagram_posts",
+        "instagram_profiles",
+    ]
+    assert {s.name for s in repo.sensor_defs} == {
+        "instagram_batch_sensor",
+        "release_failed_batches_sensor",
+    }
+    job = defs.resolve_job_def("instagram_batch_job")
+    assert job.executor_def is dg.in_process_executor
+    assert job.partitions_def is not None
+
+
+def test_dagster_cli_validates_the_workspace(tmp_path: Path) -> None:
+    env = {**os.environ, "BEAT_HOME": str(tmp_path), "DAGSTER_HOME": str(tmp_path)}
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "dagster"), "definitions", "validate", "-w", "workspace.yaml"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=180,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
