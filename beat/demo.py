@@ -57,13 +57,23 @@ class LocalServices:
         self._loop.call_soon_threadsafe(self._loop.stop)
 
 
-def demo_requests(count: int) -> list[tuple[str, dict[str, Any]]]:
-    """Mostly profile refreshes; a few handles the providers do not know, to show failures."""
-    requests: list[tuple[str, dict[str, Any]]] = []
-    for i in range(count):
-        handle = f"missing_user{i}" if i % 40 == 39 else f"creator.{i:04d}"
-        requests.append(("refresh_profile_by_handle", {"params": {"handle": handle}}))
-    return requests
+def profile_requests(count: int, source: str) -> list[tuple[str, dict[str, Any]]]:
+    """Mostly real handles; one in forty is unknown to every provider, to show a failure."""
+    handles = [f"missing_user{i}" if i % 40 == 39 else f"creator.{i:04d}" for i in range(count)]
+    return [("refresh_profile_by_handle", {"params": {"handle": h}, "source": source}) for h in handles]
+
+
+def post_requests(engine: Any, count: int, source: str) -> list[tuple[str, dict[str, Any]]]:
+    """Re-fetch some posts the first phase stored, one by one (refresh_post_by_shortcode)."""
+    from beat.store.models import instagram_post
+
+    query = select(instagram_post.c.shortcode).order_by(instagram_post.c.shortcode).limit(count)
+    with engine.connect() as conn:
+        shortcodes = conn.execute(query).scalars().all()
+    return [
+        ("refresh_post_by_shortcode", {"params": {"shortcode": code}, "source": source})
+        for code in shortcodes
+    ]
 
 
 async def submit_all(api_url: str, token: str, requests: list[tuple[str, dict[str, Any]]]) -> Counter[int]:
@@ -118,25 +128,31 @@ def status_line(queue: Any) -> str:
     return "  ".join(f"{name.lower()} {counts.get(name, 0)}" for name in order)
 
 
-def print_summary(engine: Any, submitted: int, runs: int, seconds: float) -> None:
+def print_summary(engine: Any, source: str, runs: int, seconds: float) -> None:
     from beat.store.models import instagram_account, instagram_post, scrape_request_log
 
     log = scrape_request_log.c
+    mine = log.source == source
     with engine.connect() as conn:
-        by_status = dict(conn.execute(select(log.status, func.count()).group_by(log.status)).all())
+        by_status = dict(conn.execute(select(log.status, func.count()).where(mine).group_by(log.status)).all())
+        by_flow = dict(conn.execute(select(log.flow, func.count()).where(mine).group_by(log.flow)).all())
         providers = dict(
             conn.execute(
-                select(log.provider, func.count()).where(log.status == "COMPLETE").group_by(log.provider)
+                select(log.provider, func.count())
+                .where(mine, log.status == "COMPLETE")
+                .group_by(log.provider)
             ).all()
         )
         reasons = conn.execute(
-            select(log.last_error, func.count()).where(log.status == "FAILED").group_by(log.last_error)
+            select(log.last_error, func.count())
+            .where(mine, log.status == "FAILED")
+            .group_by(log.last_error)
         ).all()
         accounts = conn.execute(select(func.count()).select_from(instagram_account)).scalar_one()
         posts = conn.execute(select(func.count()).select_from(instagram_post)).scalar_one()
     complete = by_status.get("COMPLETE", 0)
     print("\nsummary")
-    print(f"  requests submitted  {submitted}")
+    print(f"  requests submitted  {sum(by_flow.values())}  {by_flow}")
     print(f"  batch runs          {runs}")
     print(f"  complete / failed   {complete} / {by_status.get('FAILED', 0)}")
     print(f"  rows                instagram_account {accounts}, instagram_post {posts}")
@@ -168,9 +184,6 @@ def run_demo(requests: int = 300, fault_rate: float = 0.1) -> int:
     try:
         asyncio.run(set_fault(services.sandbox_url, "graphapi", "server_error", fault_rate))
         asyncio.run(show_rejections(services.api_url, token))
-        statuses = asyncio.run(submit_all(services.api_url, token, demo_requests(requests)))
-        print(f"  submitted {requests} requests over HTTP: {dict(statuses)}  (201 new, 200 known)")
-
         from beat_dagster.definitions import build_definitions
         from beat_dagster.driver import batch_metadata, drive_until_drained
 
@@ -185,11 +198,21 @@ def run_demo(requests: int = 300, fault_rate: float = 0.1) -> int:
                 flush=True,
             )
 
+        source = f"demo-{int(time.time())}"
+        runs, seconds = 0, 0.0
         with dg.DagsterInstance.get() as instance:
-            report = drive_until_drained(
-                defs, instance, queue, FAMILIES["instagram"].sensor_name, on_run=progress
-            )
-        print_summary(engine, requests, report.runs, report.seconds)
+            for title, batch in (
+                ("profiles", lambda: profile_requests(requests, source)),
+                ("posts", lambda: post_requests(engine, max(10, requests // 10), source)),
+            ):
+                submitted = batch()
+                statuses = asyncio.run(submit_all(services.api_url, token, submitted))
+                print(f"\n{title}: submitted {len(submitted)} requests over HTTP {dict(statuses)}")
+                report = drive_until_drained(
+                    defs, instance, queue, FAMILIES["instagram"].sensor_name, on_run=progress
+                )
+                runs, seconds = runs + report.runs, seconds + report.seconds
+        print_summary(engine, source, runs, seconds)
         print("\nSee the runs and materializations: make ui  (then open http://127.0.0.1:3000)")
     finally:
         services.stop()

@@ -42,7 +42,7 @@ class OutboxEvent:
     payload: Mapping[str, Any]
 
     @classmethod
-    def scrape_request(cls, row: Mapping[str, Any], reason: str | None = None) -> OutboxEvent:
+    def scrape_request(cls, row: Mapping[Any, Any], reason: str | None = None) -> OutboxEvent:
         """The `scrape_request_log_events` message for a request row in its new state.
 
         The key set is the original platform's, so existing consumers keep working.
@@ -194,5 +194,5 @@ class Outbox:
             return own.execute(stmt, {"ids": list(ids)}).rowcount
 
 
-def _event_fields(row: Mapping[str, Any]) -> dict[str, Any]:
+def _event_fields(row: Mapping[Any, Any]) -> dict[str, Any]:
     return {k: row[k] for k in StoredEvent.__dataclass_fields__}

@@ -166,7 +166,9 @@ class GraphApi(InstagramProvider):
         page_size: int = 25,
         version: str = GRAPH_VERSION,
         *,
-        not_found_is_final: bool = True,
+        # Graph answers 110 for accounts that exist but are not professional, so by default
+        # "not found" here only means "ask the next provider" (the original did the same).
+        not_found_is_final: bool = False,
     ) -> None:
         self.page_size = page_size
         self.version = version

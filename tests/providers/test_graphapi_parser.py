@@ -106,7 +106,7 @@ def test_posts_page(recorded: Recorded) -> None:
 @pytest.mark.parametrize(
     ("name", "error", "retry_after"),
     [
-        ("graphapi/error_not_found.json", TargetNotFound, None),
+        ("graphapi/error_not_found.json", TargetNotServed, None),
         ("graphapi/error_rate_limit.json", RateLimited, 720.0),
         ("graphapi/error_user_rate_limit.json", RateLimited, None),
         ("graphapi/error_expired_token.json", CredentialRejected, None),
@@ -170,16 +170,20 @@ def test_status_and_body_mapping(status: int, body: bytes, error: type[ProviderE
         GRAPH.parse_profile(RawResponse.build("graphapi", "profile", status, body))
 
 
-def test_subcode_alone_means_not_found() -> None:
+def test_subcode_alone_means_not_found_when_made_final() -> None:
     body = b'{"error": {"message": "x", "code": 100, "error_subcode": 2207013}}'
     with pytest.raises(TargetNotFound):
-        GRAPH.parse_profile(RawResponse.build("graphapi", "profile", 400, body))
+        GraphApi(not_found_is_final=True).parse_profile(
+            RawResponse.build("graphapi", "profile", 400, body)
+        )
 
 
-def test_not_found_can_be_made_non_final(recorded: Recorded) -> None:
-    lenient = GraphApi(not_found_is_final=False)
+def test_not_found_falls_back_by_default(recorded: Recorded) -> None:
+    # Graph's 110 also covers personal accounts: by default the next provider decides.
     with pytest.raises(TargetNotServed):
-        lenient.parse_profile(recorded("graphapi/error_not_found.json"))
+        GRAPH.parse_profile(recorded("graphapi/error_not_found.json"))
+    with pytest.raises(TargetNotFound):
+        GraphApi(not_found_is_final=True).parse_profile(recorded("graphapi/error_not_found.json"))
 
 
 def test_retry_after_header_is_used_when_no_usage_header() -> None:
