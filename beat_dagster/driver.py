@@ -17,6 +17,11 @@ import dagster as dg
 from beat.store.queue import RequestQueue
 
 
+# The run's own events still go to the instance (the UI shows them); only the console
+# echo of every DEBUG event is silenced.
+QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
 @dataclass
 class DriveReport:
     runs: int = 0
@@ -27,9 +32,8 @@ class DriveReport:
 
 
 def batch_metadata(result: dg.ExecuteInProcessResult, asset: str = "instagram_profiles") -> dict[str, Any]:
-    for event in result.get_asset_materialization_events():
-        materialization = event.asset_materialization
-        if materialization and materialization.asset_key.path == [asset]:
+    for materialization in result.asset_materializations_for_node("instagram_batch"):
+        if materialization.asset_key.path == [asset]:
             return {k: getattr(v, "value", v) for k, v in materialization.metadata.items()}
     return {}
 
@@ -71,7 +75,10 @@ def drive_until_drained(
         cursor = result.cursor
         for request in run_requests:
             outcome = job.execute_in_process(
-                instance=instance, partition_key=request.partition_key, tags=request.tags
+                run_config=QUIET_RUN_CONFIG,
+                instance=instance,
+                partition_key=request.partition_key,
+                tags=request.tags,
             )
             report.runs += 1
             report.run_ids.append(outcome.run_id)

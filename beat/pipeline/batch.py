@@ -84,17 +84,17 @@ class Processed:
 def classify(exc: BaseException) -> tuple[str, bool]:
     """(reason, retryable): provider faults retry later, facts and bad input never do.
 
-    A reason reads "<kind> <ErrorType>: <message>", so failures can be counted by kind.
+    A reason reads "<kind> <ErrorType>...: <message>", so failures can be counted by kind.
+    Provider errors already name their type, provider and status (and hold no secret).
     """
-    described = f"{type(exc).__name__}: {exc}"
     if isinstance(exc, TargetFact):
-        return f"target {described}", False
+        return f"target {exc}", False
     if isinstance(exc, BadInput):
-        return f"bad-input {described}", False
+        return f"bad-input {exc}", False
     if isinstance(exc, ProviderError):
-        return f"provider {described}", True
+        return f"provider {exc}", True
     # A bug of ours: retry (bounded by max_attempts) and keep the type for the operator.
-    return f"internal {described}", True
+    return f"internal {type(exc).__name__}: {exc}", True
 
 
 def reason_kind(reason: str) -> str:

@@ -126,12 +126,12 @@ def test_requests_flow_from_intake_to_rows(stack: Stack) -> None:
     assert {provider for provider, _, _ in done} == {"graphapi", "arraybobo"}
     assert {run_id for _, run_id, _ in done} <= set(report.run_ids)
     assert row_providers <= {"graphapi", "arraybobo"}
-    assert failed.startswith("target TargetNotFound")
+    assert failed.startswith("target TargetNotFound[arraybobo 404]")
     raw = list((stack.home / "objects" / "raw" / "instagram").rglob("*.jsonl.gz"))
     assert raw, "every batch keeps its raw provider responses"
 
 
-def test_killed_run_loses_no_request(stack: Stack) -> None:
+def test_killed_run_loses_no_request(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
     stack.submit("refresh_profile_by_handle", [{"handle": f"slow.{i:03d}"} for i in range(40)])
     stack.fault("*", "slow", rate=1.0, delay=0.4)
     env = {**os.environ, **stack.env(), "BEAT_LEASE_SECONDS": "3", "BEAT_CONCURRENCY": "4"}
@@ -152,7 +152,7 @@ def test_killed_run_loses_no_request(stack: Stack) -> None:
     assert mid.get("PROCESSING", 0) > 0, f"the kill should land mid-batch: {mid}"
 
     stack.fault("*", "none")
-    os.environ["BEAT_LEASE_SECONDS"] = "3"
+    monkeypatch.setenv("BEAT_LEASE_SECONDS", "3")
     defs = build_definitions(load_settings())
     with dg.DagsterInstance.get() as instance:
         report = drive_until_drained(defs, instance, stack.queue, SENSOR, deadline_seconds=120)
