@@ -72,4 +72,3 @@ def load_settings() -> Settings:
         concurrency=_int("BEAT_CONCURRENCY", 64),
         provider_timeout_seconds=_float("BEAT_PROVIDER_TIMEOUT_SECONDS", 10.0),
     )
-

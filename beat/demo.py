@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 
 from beat.config import Settings, load_settings
 
+
 @dataclass
 class LocalServices:
     """The sandbox and the intake API, served from one background event loop."""
@@ -60,7 +61,9 @@ class LocalServices:
 def profile_requests(count: int, source: str) -> list[tuple[str, dict[str, Any]]]:
     """Mostly real handles; one in forty is unknown to every provider, to show a failure."""
     handles = [f"missing_user{i}" if i % 40 == 39 else f"creator.{i:04d}" for i in range(count)]
-    return [("refresh_profile_by_handle", {"params": {"handle": h}, "source": source}) for h in handles]
+    return [
+        ("refresh_profile_by_handle", {"params": {"handle": h}, "source": source}) for h in handles
+    ]
 
 
 def post_requests(engine: Any, count: int, source: str) -> list[tuple[str, dict[str, Any]]]:
@@ -76,14 +79,19 @@ def post_requests(engine: Any, count: int, source: str) -> list[tuple[str, dict[
     ]
 
 
-async def submit_all(api_url: str, token: str, requests: list[tuple[str, dict[str, Any]]]) -> Counter[int]:
+async def submit_all(
+    api_url: str, token: str, requests: list[tuple[str, dict[str, Any]]]
+) -> Counter[int]:
     statuses: Counter[int] = Counter()
     headers = {"Authorization": f"Bearer {token}"}
     async with aiohttp.ClientSession(headers=headers) as session:
         gate = asyncio.Semaphore(32)
 
         async def submit(flow: str, body: dict[str, Any]) -> None:
-            async with gate, session.post(f"{api_url}/scrape_request_log/flow/{flow}", json=body) as r:
+            async with (
+                gate,
+                session.post(f"{api_url}/scrape_request_log/flow/{flow}", json=body) as r,
+            ):
                 statuses[r.status] += 1
                 await r.read()
 
@@ -94,7 +102,7 @@ async def submit_all(api_url: str, token: str, requests: list[tuple[str, dict[st
 async def show_rejections(api_url: str, token: str) -> None:
     """What a client sees when it gets a request wrong: a 4xx naming the problem."""
     headers = {"Authorization": f"Bearer {token}"}
-    bad = [
+    bad: list[tuple[str, dict[str, Any]]] = [
         ("refresh_profile_by_nickname", {"params": {"handle": "x"}}),
         ("refresh_profile_by_handle", {"params": {"handle": 42}}),
         ("refresh_profile_by_handle", {"params": {}}),
@@ -134,8 +142,12 @@ def print_summary(engine: Any, source: str, runs: int, seconds: float) -> None:
     log = scrape_request_log.c
     mine = log.source == source
     with engine.connect() as conn:
-        by_status = dict(conn.execute(select(log.status, func.count()).where(mine).group_by(log.status)).all())
-        by_flow = dict(conn.execute(select(log.flow, func.count()).where(mine).group_by(log.flow)).all())
+        by_status = dict(
+            conn.execute(select(log.status, func.count()).where(mine).group_by(log.status)).all()
+        )
+        by_flow = dict(
+            conn.execute(select(log.flow, func.count()).where(mine).group_by(log.flow)).all()
+        )
         providers = dict(
             conn.execute(
                 select(log.provider, func.count())
@@ -209,7 +221,7 @@ def run_demo(requests: int = 300, fault_rate: float = 0.1) -> int:
                 statuses = asyncio.run(submit_all(services.api_url, token, submitted))
                 print(f"\n{title}: submitted {len(submitted)} requests over HTTP {dict(statuses)}")
                 report = drive_until_drained(
-                    defs, instance, queue, FAMILIES["instagram"].sensor_name, on_run=progress
+                    defs, instance, queue, FAMILIES["instagram"], on_run=progress
                 )
                 runs, seconds = runs + report.runs, seconds + report.seconds
         print_summary(engine, source, runs, seconds)

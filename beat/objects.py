@@ -14,7 +14,9 @@ from typing import Any, Protocol
 
 
 class ObjectStore(Protocol):
-    def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None: ...
+    def put(
+        self, key: str, data: bytes, content_type: str = "application/octet-stream"
+    ) -> None: ...
 
     def get(self, key: str) -> bytes: ...
 
@@ -71,7 +73,9 @@ class S3Store:
         )
 
     def get(self, key: str) -> bytes:
-        body: bytes = self.client.get_object(Bucket=self.bucket, Key=self.prefix + key)["Body"].read()
+        body: bytes = self.client.get_object(Bucket=self.bucket, Key=self.prefix + key)[
+            "Body"
+        ].read()
         return body
 
     def list(self, prefix: str) -> Iterator[str]:
@@ -81,7 +85,9 @@ class S3Store:
                 yield item["Key"][len(self.prefix) :]
 
 
-def open_object_store(url: str, *, s3_client: Any = None, endpoint_url: str | None = None) -> ObjectStore:
+def open_object_store(
+    url: str, *, s3_client: Any = None, endpoint_url: str | None = None
+) -> ObjectStore:
     """`s3://bucket/prefix` selects S3; anything else is a local folder path."""
     if url.startswith("s3://"):
         bucket, _, prefix = url[len("s3://") :].partition("/")

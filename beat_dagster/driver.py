@@ -14,8 +14,8 @@ from typing import Any
 
 import dagster as dg
 
+from beat.flows import Family
 from beat.store.queue import RequestQueue
-
 
 # The run's own events still go to the instance (the UI shows them); only the console
 # echo of every DEBUG event is silenced.
@@ -31,14 +31,18 @@ class DriveReport:
     drained: bool = False
 
 
-def batch_metadata(result: dg.ExecuteInProcessResult, asset: str = "instagram_profiles") -> dict[str, Any]:
+def batch_metadata(
+    result: dg.ExecuteInProcessResult, asset: str = "instagram_profiles"
+) -> dict[str, Any]:
     for materialization in result.asset_materializations_for_node("instagram_batch"):
         if materialization.asset_key.path == [asset]:
             return {k: getattr(v, "value", v) for k, v in materialization.metadata.items()}
     return {}
 
 
-def tick(defs: dg.Definitions, instance: dg.DagsterInstance, sensor_name: str, cursor: str | None = None) -> Any:
+def tick(
+    defs: dg.Definitions, instance: dg.DagsterInstance, sensor_name: str, cursor: str | None = None
+) -> Any:
     sensor = defs.resolve_sensor_def(sensor_name)
     context = dg.build_sensor_context(
         instance=instance, definitions=defs, resources=defs.resources, cursor=cursor
@@ -50,7 +54,7 @@ def drive_until_drained(
     defs: dg.Definitions,
     instance: dg.DagsterInstance,
     queue: RequestQueue,
-    sensor_name: str,
+    family: Family,
     *,
     deadline_seconds: float = 600.0,
     idle_sleep_seconds: float = 0.5,
@@ -58,11 +62,11 @@ def drive_until_drained(
 ) -> DriveReport:
     """Tick and run until no request is PENDING or PROCESSING (retries wait out backoff)."""
     report = DriveReport()
-    job = defs.resolve_job_def(defs.resolve_sensor_def(sensor_name).job_name)
+    job = defs.resolve_job_def(family.job_name)
     started = time.perf_counter()
     cursor = None
     while time.perf_counter() - started < deadline_seconds:
-        result = tick(defs, instance, sensor_name, cursor)
+        result = tick(defs, instance, family.sensor_name, cursor)
         report.ticks += 1
         run_requests = getattr(result, "run_requests", None) or []
         if not run_requests:

@@ -66,7 +66,8 @@ def upsert_sql(table: str, key: str, columns: tuple[str, ...]) -> str:
     names = (key, *columns, "provider", "refreshed_at", "created_at", "updated_at")
     updates = ", ".join(f"{c} = COALESCE(EXCLUDED.{c}, {table}.{c})" for c in columns)
     return (
-        f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('%(' + n + ')s' for n in names)}) "
+        f"INSERT INTO {table} ({', '.join(names)}) "
+        f"VALUES ({', '.join('%(' + n + ')s' for n in names)}) "
         f"ON CONFLICT ({key}) DO UPDATE SET {updates}, provider = EXCLUDED.provider, "
         "refreshed_at = EXCLUDED.refreshed_at, updated_at = EXCLUDED.updated_at"
     )
@@ -161,9 +162,10 @@ def run_ours(
         [NewRequest("refresh_profile_by_handle", "INSTAGRAM", {"handle": h}) for h in handles]
     )
     defs = build_definitions(load_settings())
-    sensor = FAMILIES["instagram"].sensor_name
     with dg.DagsterInstance.get() as instance:
-        report = drive_until_drained(defs, instance, queue, sensor, idle_sleep_seconds=0.05)
+        report = drive_until_drained(
+            defs, instance, queue, FAMILIES["instagram"], idle_sleep_seconds=0.05
+        )
     complete = queue.count_by_status().get("COMPLETE", 0)
     engine.dispose()
     return report.seconds, report.runs if complete == len(handles) else -1
@@ -196,15 +198,10 @@ def main() -> None:
     print(
         f"refresh_profile_by_handle x {args.requests}, concurrency {args.concurrency}, PostgreSQL"
     )
-    print(
-        f"  floor (bare asyncio + psycopg)          {floor_rate:8.1f} requests/s  ({floor_seconds:.2f} s)"
-    )
-    print(
-        f"  beat (sensor + {runs} batch runs)         {ours_rate:8.1f} requests/s  ({ours_seconds:.2f} s)"
-    )
-    print(
-        f"  ratio beat/floor                        {ours_rate / floor_rate:8.2f}   (target >= 0.5)"
-    )
+    floor_label, ours_label = "floor (bare asyncio + psycopg)", f"beat (sensor + {runs} batch runs)"
+    print(f"  {floor_label:40}{floor_rate:8.1f} requests/s  ({floor_seconds:.2f} s)")
+    print(f"  {ours_label:40}{ours_rate:8.1f} requests/s  ({ours_seconds:.2f} s)")
+    print(f"  {'ratio beat/floor':40}{ours_rate / floor_rate:8.2f}   (target >= 0.5)")
 
 
 if __name__ == "__main__":

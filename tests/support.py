@@ -9,7 +9,9 @@ from contextlib import contextmanager
 
 import psycopg
 
-PG_ADMIN_URL = os.environ.get("BEAT_TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+PG_ADMIN_URL = os.environ.get(
+    "BEAT_TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
 
 
 @contextmanager

@@ -50,7 +50,9 @@ def parse_submission(flow_name: str, body: Any, *, account_id: str | None = None
     if parsed.flow is not None and parsed.flow != flow.name:
         raise FlowRejected(f"body names flow {parsed.flow!r} but the URL names {flow.name!r}")
     if parsed.platform is not None and parsed.platform.upper() != flow.platform:
-        raise FlowRejected(f"flow {flow.name} is on platform {flow.platform}, not {parsed.platform!r}")
+        raise FlowRejected(
+            f"flow {flow.name} is on platform {flow.platform}, not {parsed.platform!r}"
+        )
     expires_at = parsed.expires_at
     if expires_at is not None:
         if expires_at.tzinfo is None:

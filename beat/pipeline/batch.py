@@ -204,7 +204,9 @@ class BatchRunner:
             except TimeoutError:
                 pass
             if chunk and (done or len(chunk) >= self.flush_size or time.monotonic() >= deadline):
-                key = f"{raw_prefix(self.family, day)}{batch_id}/{run_id[:8]}-{sequence:05d}.jsonl.gz"
+                key = (
+                    f"{raw_prefix(self.family, day)}{batch_id}/{run_id[:8]}-{sequence:05d}.jsonl.gz"
+                )
                 await asyncio.to_thread(self.flush, chunk, report, key)
                 sequence += 1
                 chunk = []
@@ -231,7 +233,9 @@ class BatchRunner:
                 ],
                 conn=conn,
             )
-            kept = [p.outcome for p in successes if p.claim.id in set(done.completed_ids) and p.outcome]
+            kept = [
+                p.outcome for p in successes if p.claim.id in set(done.completed_ids) and p.outcome
+            ]
             upsert_instagram(
                 conn,
                 [(profile, o.provider) for o in kept for profile in o.profiles],

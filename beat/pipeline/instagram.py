@@ -35,14 +35,18 @@ def outcome_from(value: Any, provider: str, raw: tuple[RawResponse, ...] = ()) -
     raise TypeError(f"unexpected crawler result {type(value).__name__}")
 
 
-async def refresh_profile_by_handle(crawler: InstagramCrawler, params: dict[str, Any]) -> FlowOutcome:
+async def refresh_profile_by_handle(
+    crawler: InstagramCrawler, params: dict[str, Any]
+) -> FlowOutcome:
     fetched = await crawler.profile_with_posts(
         params["handle"], max_posts=MAX_POSTS, max_age_days=MAX_POST_AGE_DAYS
     )
     return outcome_from(fetched.value, fetched.provider, tuple(fetched.raw))
 
 
-async def refresh_post_by_shortcode(crawler: InstagramCrawler, params: dict[str, Any]) -> FlowOutcome:
+async def refresh_post_by_shortcode(
+    crawler: InstagramCrawler, params: dict[str, Any]
+) -> FlowOutcome:
     fetched = await crawler.post_by_shortcode(params["shortcode"])
     return outcome_from(fetched.value, fetched.provider, tuple(fetched.raw))
 

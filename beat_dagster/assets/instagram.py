@@ -1,6 +1,5 @@
 """Instagram profiles and posts: one batch run materializes today's partition of both."""
 
-
 import asyncio
 from collections.abc import Iterator
 from datetime import date
@@ -24,11 +23,19 @@ MAX_FAILURE_RATE = 0.2
 
 @dg.multi_asset(
     specs=[
-        dg.AssetSpec(PROFILES, description="Instagram accounts (table instagram_account).",
-                     group_name="instagram", kinds={"sql"}),
-        dg.AssetSpec(POSTS, description="Instagram posts (table instagram_post).",
-                     group_name="instagram", kinds={"sql"}),
-    ],  # fmt: skip
+        dg.AssetSpec(
+            PROFILES,
+            description="Instagram accounts (table instagram_account).",
+            group_name="instagram",
+            kinds={"sql"},
+        ),
+        dg.AssetSpec(
+            POSTS,
+            description="Instagram posts (table instagram_post).",
+            group_name="instagram",
+            kinds={"sql"},
+        ),
+    ],
     check_specs=[
         dg.AssetCheckSpec(
             "batch_failure_rate",

@@ -1,6 +1,5 @@
-
-import dagster as dg
 import aiohttp
+import dagster as dg
 
 from providers.crawler import DEFAULT_CHAINS, InstagramCrawler
 from providers.credentials import CredentialSource
@@ -14,7 +13,9 @@ class CrawlerResource(dg.ConfigurableResource):
     timeout_seconds: float = 10.0
     concurrency: int = 64
 
-    def crawler(self, session: aiohttp.ClientSession, credentials: CredentialSource) -> InstagramCrawler:
+    def crawler(
+        self, session: aiohttp.ClientSession, credentials: CredentialSource
+    ) -> InstagramCrawler:
         return InstagramCrawler(
             session,
             credentials,

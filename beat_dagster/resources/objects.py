@@ -1,4 +1,3 @@
-
 import dagster as dg
 from dagster_aws.s3 import S3Resource
 

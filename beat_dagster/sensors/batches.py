@@ -1,10 +1,9 @@
 """Sensors that turn pending scrape requests into batch runs, and hand back failed ones."""
 
-
 import math
-from typing import Any
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 import dagster as dg
 

@@ -53,12 +53,19 @@ def test_idle_tick_skips(engine: Engine, database_url: str, tmp_path: Path, monk
     assert isinstance(result, dg.SkipReason)
 
 
-def test_tick_claims_batches_and_tags_runs(engine: Engine, database_url: str, tmp_path: Path, monkeypatch) -> None:
+def test_tick_claims_batches_and_tags_runs(
+    engine: Engine, database_url: str, tmp_path: Path, monkeypatch
+) -> None:
     queue = RequestQueue(engine)
-    ids = {queue.enqueue("refresh_profile_by_handle", "INSTAGRAM", {"handle": f"h{i}"}).id for i in range(30)}
+    ids = {
+        queue.enqueue("refresh_profile_by_handle", "INSTAGRAM", {"handle": f"h{i}"}).id
+        for i in range(30)
+    }
     ids |= {queue.enqueue("refresh_post_by_shortcode", "INSTAGRAM", {"shortcode": f"sc{i:04d}"}).id
             for i in range(10)}  # fmt: skip
-    defs = definitions_for(database_url, tmp_path, monkeypatch, BEAT_BATCH_MAX="16", BEAT_BATCH_MIN="5")
+    defs = definitions_for(
+        database_url, tmp_path, monkeypatch, BEAT_BATCH_MAX="16", BEAT_BATCH_MIN="5"
+    )
     with dg.DagsterInstance.ephemeral() as instance:
         result = evaluate(defs, instance)
     assert isinstance(result, dg.SensorResult)
@@ -75,7 +82,9 @@ def test_tick_claims_batches_and_tags_runs(engine: Engine, database_url: str, tm
     assert queue.count_by_status().get("PENDING", 0) == 0
 
 
-def test_tick_returns_expired_leases(engine: Engine, database_url: str, tmp_path: Path, monkeypatch) -> None:
+def test_tick_returns_expired_leases(
+    engine: Engine, database_url: str, tmp_path: Path, monkeypatch
+) -> None:
     queue = RequestQueue(engine, lease_seconds=0.5)
     queue.enqueue("refresh_profile_by_handle", "INSTAGRAM", {"handle": "lost"})
     [claim] = queue.claim_batch(["refresh_profile_by_handle"], 10, batch_id="dead-run")

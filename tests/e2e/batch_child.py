@@ -18,7 +18,9 @@ def main() -> None:
         result = tick(defs, instance, sensor_name)
         for request in result.run_requests:
             print(f"started {request.run_key}", flush=True)
-            job.execute_in_process(instance=instance, partition_key=request.partition_key, tags=request.tags)
+            job.execute_in_process(
+                instance=instance, partition_key=request.partition_key, tags=request.tags
+            )
 
 
 if __name__ == "__main__":

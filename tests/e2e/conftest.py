@@ -44,9 +44,11 @@ class Stack:
     def fault(self, provider: str, mode: str, rate: float = 1.0, delay: float = 0.0) -> None:
         async def call() -> None:
             body = {"provider": provider, "mode": mode, "rate": rate, "delay_seconds": delay}
-            async with aiohttp.ClientSession() as session:
-                async with session.post(f"{self.services.sandbox_url}/_sandbox/faults", json=body) as r:
-                    r.raise_for_status()
+            async with (
+                aiohttp.ClientSession() as session,
+                session.post(f"{self.services.sandbox_url}/_sandbox/faults", json=body) as r,
+            ):
+                r.raise_for_status()
 
         asyncio.run(call())
 
@@ -66,7 +68,10 @@ def dagster_yaml(instance_url: str) -> str:
 
 @pytest.fixture
 def stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
-    with scratch_postgres("beat_e2e_app") as app_url, scratch_postgres("beat_e2e_dagster") as dagster_url:
+    with (
+        scratch_postgres("beat_e2e_app") as app_url,
+        scratch_postgres("beat_e2e_dagster") as dagster_url,
+    ):
         (tmp_path / "dagster").mkdir()
         (tmp_path / "dagster" / "dagster.yaml").write_text(dagster_yaml(dagster_url))
         engine = make_engine(app_url)

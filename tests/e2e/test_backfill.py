@@ -22,9 +22,9 @@ pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 def sandbox_calls(stack: Stack) -> int:
     async def fetch() -> dict:
-        async with aiohttp.ClientSession() as session:
-            async with session.get(f"{stack.services.sandbox_url}/_sandbox/stats") as r:
-                return await r.json()
+        url = f"{stack.services.sandbox_url}/_sandbox/stats"
+        async with aiohttp.ClientSession() as session, session.get(url) as r:
+            return await r.json()
 
     stats = asyncio.run(fetch())
     return sum(_count(value) for value in stats.values())
@@ -41,11 +41,14 @@ def _count(value: object) -> int:
 def snapshot(stack: Stack) -> tuple[list, list]:
     with stack.engine.connect() as conn:
         accounts = conn.execute(
-            select(instagram_account.c.profile_id, instagram_account.c.followers)
-            .order_by(instagram_account.c.profile_id)
+            select(instagram_account.c.profile_id, instagram_account.c.followers).order_by(
+                instagram_account.c.profile_id
+            )
         ).all()
         posts = conn.execute(
-            select(instagram_post.c.shortcode, instagram_post.c.likes).order_by(instagram_post.c.shortcode)
+            select(instagram_post.c.shortcode, instagram_post.c.likes).order_by(
+                instagram_post.c.shortcode
+            )
         ).all()
     return accounts, posts
 
@@ -54,7 +57,7 @@ def test_partition_rebuilds_from_raw_without_provider_calls(stack: Stack) -> Non
     stack.submit("refresh_profile_by_handle", [{"handle": f"history.{i}"} for i in range(12)])
     defs = build_definitions(load_settings())
     with dg.DagsterInstance.get() as instance:
-        drive_until_drained(defs, instance, stack.queue, FAMILIES["instagram"].sensor_name)
+        drive_until_drained(defs, instance, stack.queue, FAMILIES["instagram"])
         before = snapshot(stack)
         assert len(before[0]) == 12 and before[1]
 

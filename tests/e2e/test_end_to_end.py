@@ -21,13 +21,14 @@ from beat.config import load_settings
 from beat.flows import FAMILIES
 from beat.store.models import instagram_account, instagram_post, scrape_request_log
 from beat_dagster.definitions import build_definitions
-from beat_dagster.driver import drive_until_drained
+from beat_dagster.driver import QUIET_RUN_CONFIG, drive_until_drained, tick
 from tests.e2e.conftest import Stack
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
-SENSOR = FAMILIES["instagram"].sensor_name
+FAMILY = FAMILIES["instagram"]
+SENSOR = FAMILY.sensor_name
 
 
 def test_requests_flow_from_intake_to_rows(stack: Stack) -> None:
@@ -37,7 +38,7 @@ def test_requests_flow_from_intake_to_rows(stack: Stack) -> None:
 
     defs = build_definitions(load_settings())
     with dg.DagsterInstance.get() as instance:
-        report = drive_until_drained(defs, instance, stack.queue, SENSOR, deadline_seconds=180)
+        report = drive_until_drained(defs, instance, stack.queue, FAMILY, deadline_seconds=180)
         assert report.drained and report.runs >= 1
         materialized = instance.fetch_materializations(dg.AssetKey("instagram_profiles"), limit=100)
         assert len(materialized.records) == report.runs
@@ -47,7 +48,9 @@ def test_requests_flow_from_intake_to_rows(stack: Stack) -> None:
     assert stack.count(instagram_post) > 60
     with stack.engine.connect() as conn:
         log = scrape_request_log.c
-        done = conn.execute(select(log.provider, log.dagster_run_id, log.batch_id).where(log.status == "COMPLETE")).all()
+        done = conn.execute(
+            select(log.provider, log.dagster_run_id, log.batch_id).where(log.status == "COMPLETE")
+        ).all()
         failed = conn.execute(select(log.last_error).where(log.status == "FAILED")).scalar_one()
         row_providers = set(conn.execute(select(instagram_account.c.provider)).scalars())
     assert {provider for provider, _, _ in done} == {"graphapi", "arraybobo"}
@@ -82,7 +85,28 @@ def test_killed_run_loses_no_request(stack: Stack, monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("BEAT_LEASE_SECONDS", "3")
     defs = build_definitions(load_settings())
     with dg.DagsterInstance.get() as instance:
-        report = drive_until_drained(defs, instance, stack.queue, SENSOR, deadline_seconds=120)
+        report = drive_until_drained(defs, instance, stack.queue, FAMILY, deadline_seconds=120)
     assert report.drained
     assert stack.statuses() == {"COMPLETE": 40}
     assert stack.count(instagram_account) == 40
+
+
+def test_reexecuting_a_failed_run_finishes_its_batch(stack: Stack) -> None:
+    stack.submit("refresh_profile_by_handle", [{"handle": f"again.{i}"} for i in range(8)])
+    defs = build_definitions(load_settings())
+    job = defs.resolve_job_def(FAMILIES["instagram"].job_name)
+    with dg.DagsterInstance.get() as instance:
+        [request] = tick(defs, instance, SENSOR).run_requests
+        batch_id = request.run_key
+        # The first run died before finishing: its failure path handed the rows back.
+        stack.queue.release_batch(batch_id, None, "run failed")
+        # Re-execution from the UI copies the run's tags, so it carries the same batch id.
+        result = job.execute_in_process(
+            run_config=QUIET_RUN_CONFIG, instance=instance,
+            partition_key=request.partition_key, tags=request.tags,
+        )  # fmt: skip
+    assert result.success
+    rows = stack.queue.batch_rows(batch_id)
+    assert len(rows) == 8
+    assert {row.status for row in rows} == {"COMPLETE"}
+    assert {row.dagster_run_id for row in rows} == {result.run_id}

@@ -28,12 +28,16 @@ async def api(engine: Engine) -> AsyncIterator[str]:
     await runner.cleanup()
 
 
-async def post(api: str, flow: str, body: Any, *, token: str | None = TOKEN, raw: bytes | None = None) -> tuple[int, dict]:
+async def post(
+    api: str, flow: str, body: Any, *, token: str | None = TOKEN, raw: bytes | None = None
+) -> tuple[int, dict]:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     data = raw if raw is not None else json.dumps(body).encode()
-    async with aiohttp.ClientSession() as session:
-        async with session.post(f"{api}/scrape_request_log/flow/{flow}", data=data, headers=headers) as r:
-            return r.status, await r.json()
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(f"{api}/scrape_request_log/flow/{flow}", data=data, headers=headers) as r,
+    ):
+        return r.status, await r.json()
 
 
 async def get(api: str, path: str) -> tuple[int, dict]:
@@ -49,16 +53,25 @@ def rows(engine: Engine) -> tuple[int, int]:
 
 
 async def test_create_then_read_back(api: str, engine: Engine) -> None:
-    status, body = await post(api, "refresh_profile_by_handle", {"flow": "refresh_profile_by_handle",
-                                                                 "platform": "INSTAGRAM",
-                                                                 "params": {"handle": "nasa"}})
+    status, body = await post(
+        api,
+        "refresh_profile_by_handle",
+        {
+            "flow": "refresh_profile_by_handle",
+            "platform": "INSTAGRAM",
+            "params": {"handle": "nasa"},
+        },
+    )
     assert status == 201
     assert body["status"]["type"] == "SUCCESS"
     status, body = await get(api, f"/scrape_request_log/flow/{body['scrape_id']}")
     assert status == 200
     record = body["scrape_request_log"]
     assert (record["flow"], record["params"], record["status"]) == (
-        "refresh_profile_by_handle", {"handle": "nasa"}, "PENDING")
+        "refresh_profile_by_handle",
+        {"handle": "nasa"},
+        "PENDING",
+    )
     assert rows(engine) == (1, 1)  # the request and its PENDING event
 
 
@@ -116,8 +129,12 @@ async def test_oversized_body(api: str, engine: Engine) -> None:
 
 
 @pytest.mark.parametrize(("token", "status"), [(None, 401), ("wrong-token", 403)])
-async def test_writes_need_the_token(api: str, engine: Engine, token: str | None, status: int) -> None:
-    got_status, body = await post(api, "refresh_profile_by_handle", {"params": {"handle": "a"}}, token=token)
+async def test_writes_need_the_token(
+    api: str, engine: Engine, token: str | None, status: int
+) -> None:
+    got_status, body = await post(
+        api, "refresh_profile_by_handle", {"params": {"handle": "a"}}, token=token
+    )
     assert got_status == status
     assert TOKEN not in json.dumps(body)
     assert rows(engine) == (0, 0)

@@ -24,9 +24,15 @@ def test_param_syntax() -> None:
 
 
 def test_request_then_status(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["request", "refresh_profile_by_handle", "handle=nasa", "--idempotency-key", "k1"]) == 0
+    assert (
+        main(["request", "refresh_profile_by_handle", "handle=nasa", "--idempotency-key", "k1"])
+        == 0
+    )
     assert "created (status PENDING)" in capsys.readouterr().out
-    assert main(["request", "refresh_profile_by_handle", "handle=nasa", "--idempotency-key", "k1"]) == 0
+    assert (
+        main(["request", "refresh_profile_by_handle", "handle=nasa", "--idempotency-key", "k1"])
+        == 0
+    )
     out = capsys.readouterr().out
     assert "already existed" in out
     request_id = int(out.split()[2])
@@ -45,7 +51,9 @@ def test_request_then_status(capsys: pytest.CaptureFixture[str]) -> None:
         (["request", "refresh_profile_by_handle", "handle=x", "limit=3"], "limit: Extra inputs"),
     ],
 )
-def test_rejections_name_the_problem(argv: list[str], needle: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_rejections_name_the_problem(
+    argv: list[str], needle: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(argv) == 2
     assert needle in capsys.readouterr().err
     assert main(["status", "1"]) == 1  # nothing was written
