@@ -22,6 +22,9 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     return dg.Definitions(
         assets=[instagram_batch],
         jobs=[instagram_batch_job],
+        # Materializations launched from the UI run in-process too (a process per step costs
+        # 8-20 s here and buys nothing: the work is concurrent inside one asyncio loop).
+        executor=dg.in_process_executor,
         sensors=[batch_sensor, build_release_sensor([instagram_batch_job])],
         resources={
             "database": DatabaseResource(

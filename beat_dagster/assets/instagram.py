@@ -44,6 +44,8 @@ MAX_FAILURE_RATE = 0.2
         )
     ],
     partitions_def=daily_partitions,
+    # A backfill of many days is one run that re-parses each day's raw responses.
+    backfill_policy=dg.BackfillPolicy.single_run(),
     op_tags={PLATFORM_TAG: FAMILY.platform},
 )
 def instagram_batch(
@@ -54,11 +56,12 @@ def instagram_batch(
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     """Process the run's claimed batch, or (without a batch tag) rebuild the partition's day
     from the stored raw responses, calling no provider."""
-    day = date.fromisoformat(context.partition_key)
     batch_id = context.run.tags.get(BATCH_ID_TAG)
     if batch_id is None:
-        yield from rebuild_day(database, objects, day)
+        days = [date.fromisoformat(key) for key in context.partition_keys]
+        yield from rebuild_days(database, objects, days)
         return
+    day = date.fromisoformat(context.partition_key)
     report = process_batch(context.run_id, batch_id, day, database, objects, crawler)
     metadata = report.metadata()
     yield dg.MaterializeResult(asset_key=PROFILES, metadata={**metadata, "rows": report.profiles})
@@ -96,17 +99,22 @@ def process_batch(
     return asyncio.run(runner.run(claims, batch_id=batch_id, run_id=run_id, day=day))
 
 
-def rebuild_day(
-    database: DatabaseResource, objects: ObjectStoreResource, day: date
+def rebuild_days(
+    database: DatabaseResource, objects: ObjectStoreResource, days: list[date]
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
-    outcomes = read_raw_day(objects.store(), FAMILY.name, day)
-    with database.engine().begin() as conn:
-        upsert_instagram(
-            conn,
-            [(profile, o.provider) for o in outcomes for profile in o.profiles],
-            [(post, o.provider) for o in outcomes for post in o.posts],
-        )
-    meta = {"rebuilt_from_raw": True, "requests": len(outcomes)}
+    """Upsert again what the stored raw responses of these days say, oldest day first."""
+    store = objects.store()
+    outcomes = []
+    for day in sorted(days):
+        day_outcomes = read_raw_day(store, FAMILY.name, day)
+        with database.engine().begin() as conn:
+            upsert_instagram(
+                conn,
+                [(profile, o.provider) for o in day_outcomes for profile in o.profiles],
+                [(post, o.provider) for o in day_outcomes for post in o.posts],
+            )
+        outcomes += day_outcomes
+    meta = {"rebuilt_from_raw": True, "days": len(days), "requests": len(outcomes)}
     yield dg.MaterializeResult(
         asset_key=PROFILES, metadata={**meta, "rows": sum(len(o.profiles) for o in outcomes)}
     )
