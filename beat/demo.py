@@ -121,12 +121,27 @@ async def set_fault(sandbox_url: str, provider: str, mode: str, rate: float) -> 
             response.raise_for_status()
 
 
+# The embedded instance: SQLite storage under DAGSTER_HOME; at most 4 batch runs per platform
+# at a time when runs are launched by the daemon (`make ui`), as production would set it.
+DAGSTER_YAML = """\
+telemetry:
+  enabled: false
+concurrency:
+  runs:
+    tag_concurrency_limits:
+      - key: beat/platform
+        value:
+          applyLimitPerUniqueValue: true
+        limit: 4
+"""
+
+
 def prepare_dagster_home(settings: Settings) -> None:
     home = settings.dagster_home
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():
-        config.write_text("telemetry:\n  enabled: false\n")
+        config.write_text(DAGSTER_YAML)
     os.environ["DAGSTER_HOME"] = str(home)
 
 
