@@ -31,6 +31,7 @@ class Settings:
     s3_endpoint_url: str | None
     provider_base_urls: dict[str, str]
     api_token: str | None
+    broker_url: str
     batch_max: int = 1000
     batch_min: int = 50
     max_inflight_batches: int = 4
@@ -39,6 +40,10 @@ class Settings:
     concurrency: int = 64
     provider_timeout_seconds: float = 10.0
     extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def broker_folder(self) -> Path:
+        return self.home / "broker"
 
     @property
     def dagster_home(self) -> Path:
@@ -64,6 +69,8 @@ def load_settings() -> Settings:
         s3_endpoint_url=os.environ.get("BEAT_S3_ENDPOINT_URL"),
         provider_base_urls=base_urls,
         api_token=os.environ.get("BEAT_API_TOKEN"),
+        # kombu's filesystem transport: events land as files under BEAT_HOME/broker.
+        broker_url=os.environ.get("BEAT_BROKER_URL", "filesystem://"),
         batch_max=_int("BEAT_BATCH_MAX", 1000),
         batch_min=_int("BEAT_BATCH_MIN", 50),
         max_inflight_batches=_int("BEAT_MAX_INFLIGHT_BATCHES", 4),

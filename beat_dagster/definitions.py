@@ -7,8 +7,14 @@ import dagster as dg
 from beat.config import Settings, load_settings
 from beat.flows import FAMILIES
 from beat_dagster.assets.instagram import instagram_batch, instagram_batch_job
-from beat_dagster.resources import CrawlerResource, DatabaseResource, ObjectStoreResource
+from beat_dagster.resources import (
+    BrokerResource,
+    CrawlerResource,
+    DatabaseResource,
+    ObjectStoreResource,
+)
 from beat_dagster.sensors.batches import build_batch_sensor, build_release_sensor
+from beat_dagster.sensors.outbox import outbox_relay_sensor
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
@@ -25,7 +31,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         # Materializations launched from the UI run in-process too (a process per step costs
         # 8-20 s here and buys nothing: the work is concurrent inside one asyncio loop).
         executor=dg.in_process_executor,
-        sensors=[batch_sensor, build_release_sensor([instagram_batch_job])],
+        sensors=[batch_sensor, build_release_sensor([instagram_batch_job]), outbox_relay_sensor],
         resources={
             "database": DatabaseResource(
                 url=settings.database_url,
@@ -34,6 +40,9 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             ),
             "objects": ObjectStoreResource(
                 url=settings.object_store_url, s3_endpoint_url=settings.s3_endpoint_url
+            ),
+            "broker": BrokerResource(
+                url=settings.broker_url, local_folder=str(settings.broker_folder)
             ),
             "crawler": CrawlerResource(
                 base_urls=settings.provider_base_urls,

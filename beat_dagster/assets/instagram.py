@@ -11,7 +11,12 @@ from beat.pipeline.batch import BatchReport, BatchRunner, read_raw_day
 from beat.store.credentials import load_credentials
 from beat.store.instagram import upsert_instagram
 from beat_dagster.partitions import daily_partitions
-from beat_dagster.resources import CrawlerResource, DatabaseResource, ObjectStoreResource
+from beat_dagster.resources import (
+    BrokerResource,
+    CrawlerResource,
+    DatabaseResource,
+    ObjectStoreResource,
+)
 from beat_dagster.tags import BATCH_ID_TAG, PLATFORM_TAG
 
 FAMILY = FAMILIES["instagram"]
@@ -53,6 +58,7 @@ def instagram_batch(
     database: DatabaseResource,
     objects: ObjectStoreResource,
     crawler: CrawlerResource,
+    broker: BrokerResource,
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     """Process the run's claimed batch, or (without a batch tag) rebuild the partition's day
     from the stored raw responses, calling no provider."""
@@ -63,7 +69,10 @@ def instagram_batch(
         return
     day = date.fromisoformat(context.partition_key)
     report = process_batch(context.run_id, batch_id, day, database, objects, crawler)
-    metadata = report.metadata()
+    # Publish this batch's events now; whatever the broker refuses waits in the outbox for
+    # outbox_relay_sensor, so a broker outage never fails (or loses) a batch.
+    relayed = broker.relay(database.engine(), max_seconds=30.0)
+    metadata = {**report.metadata(), "events_relayed": relayed.messages}
     yield dg.MaterializeResult(asset_key=PROFILES, metadata={**metadata, "rows": report.profiles})
     yield dg.MaterializeResult(asset_key=POSTS, metadata={**metadata, "rows": report.posts})
     yield dg.AssetCheckResult(

@@ -1,7 +1,8 @@
 """Resources wrap the database (queue and warehouse), the object store and the crawler."""
 
+from beat_dagster.resources.broker import BrokerResource
 from beat_dagster.resources.crawler import CrawlerResource
 from beat_dagster.resources.database import DatabaseResource
 from beat_dagster.resources.objects import ObjectStoreResource
 
-__all__ = ["CrawlerResource", "DatabaseResource", "ObjectStoreResource"]
+__all__ = ["BrokerResource", "CrawlerResource", "DatabaseResource", "ObjectStoreResource"]

@@ -26,6 +26,7 @@ def test_code_location_loads_with_expected_keys(tmp_path: Path, monkeypatch) -> 
     assert {s.name for s in repo.sensor_defs} == {
         "instagram_batch_sensor",
         "release_failed_batches_sensor",
+        "outbox_relay_sensor",
     }
     job = defs.resolve_job_def("instagram_batch_job")
     assert job.executor_def is dg.in_process_executor
