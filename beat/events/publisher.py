@@ -66,7 +66,9 @@ class KombuPublisher:
         if self.url.startswith("filesystem://") and binding not in self._declared:
             # A local broker has no consumers to bind queues; bind `<routing_key>_q` (the
             # downstream naming) so events are kept as files instead of dropped unrouted.
-            declare.append(Queue(f"{message.routing_key}_q", exchange, routing_key=message.routing_key))
+            declare.append(
+                Queue(f"{message.routing_key}_q", exchange, routing_key=message.routing_key)
+            )
             self._declared.add(binding)
         producer.publish(
             json.dumps(message.payload, default=str),

@@ -36,13 +36,17 @@ def everything_written(stack: Stack, instance: dg.DagsterInstance, run_ids: list
     for path in Path(stack.home).rglob("*"):
         if path.is_file() and path.suffix != ".db":
             data = path.read_bytes()
-            parts.append((gzip.decompress(data) if path.suffix == ".gz" else data).decode(errors="replace"))
+            parts.append(
+                (gzip.decompress(data) if path.suffix == ".gz" else data).decode(errors="replace")
+            )
     for run_id in run_ids:
         parts += [str(entry) for entry in instance.all_logs(run_id)]
     return "\n".join(parts)
 
 
-def test_no_credential_in_events_raw_or_logs(stack: Stack, caplog: pytest.LogCaptureFixture) -> None:
+def test_no_credential_in_events_raw_or_logs(
+    stack: Stack, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
     stack.submit("refresh_profile_by_handle", [{"handle": f"secret.{i}"} for i in range(20)])
     stack.fault("graphapi", "expired_token", rate=0.5)  # auth errors carry request details

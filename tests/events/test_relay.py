@@ -47,7 +47,9 @@ def bound_queues() -> Iterator[dict[str, Queue]]:
     exchange = Exchange("beat.dx", type="topic", durable=True)
     suffix = uuid.uuid4().hex[:8]
     queues = {
-        key: Queue(f"test_{key}_{suffix}", exchange, routing_key=key, durable=True, auto_delete=False)
+        key: Queue(
+            f"test_{key}_{suffix}", exchange, routing_key=key, durable=True, auto_delete=False
+        )
         for key in ROUTING_KEYS
     }
     with Connection(AMQP_URL) as conn:
@@ -146,7 +148,9 @@ class StopsBrokerMidway(KombuPublisher):
 
 
 @pytest.mark.slow
-def test_broker_outage_mid_relay_loses_nothing(engine: Engine, bound_queues: dict[str, Queue]) -> None:
+def test_broker_outage_mid_relay_loses_nothing(
+    engine: Engine, bound_queues: dict[str, Queue]
+) -> None:
     make_events(engine, requests=40)
     expected = {m.event_id for m in expected_messages(engine)}
     try:
