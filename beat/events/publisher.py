@@ -3,6 +3,7 @@ kombu's filesystem transport as the embedded default (no service to run)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -90,10 +91,9 @@ class KombuPublisher:
 
     def close(self) -> None:
         if self._connection is not None:
-            try:
+            # Closing a connection the broker already dropped may raise; nothing to do then.
+            with contextlib.suppress(Exception):
                 self._connection.release()
-            except Exception:  # closing a dead connection may raise; nothing to do
-                pass
         self._connection, self._producer = None, None
 
     def __enter__(self) -> KombuPublisher:
