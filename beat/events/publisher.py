@@ -26,7 +26,12 @@ def broker_connection(url: str, *, local_folder: Path | None = None) -> Connecti
     if url.startswith("filesystem://"):
         folder = str(local_folder or Path(".beat/broker"))
         Path(folder).mkdir(parents=True, exist_ok=True)
-        options = {"data_folder_in": folder, "data_folder_out": folder}
+        # Bindings go to control_folder, which kombu otherwise creates in the working directory.
+        options = {
+            "data_folder_in": folder,
+            "data_folder_out": folder,
+            "control_folder": str(Path(folder) / "control"),
+        }
         return Connection(url, transport_options=options)
     # confirm_publish: basic_publish returns only once the broker has taken the message.
     return Connection(url, transport_options={"confirm_publish": True}, connect_timeout=5)
