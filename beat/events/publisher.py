@@ -66,28 +66,33 @@ class KombuPublisher:
             raise BrokerUnavailable(f"publish to {self.safe_url} failed: {exc}") from exc
 
     def _publish_one(self, producer: Producer, message: OutboxMessage) -> None:
-        exchange = Exchange(message.exchange, type=EXCHANGE_TYPE, durable=True)
-        declare: list[Any] = [] if message.exchange in self._declared else [exchange]
-        binding = f"{message.exchange}/{message.routing_key}"
-        if self.url.startswith("filesystem://") and binding not in self._declared:
-            # A local broker has no consumers to bind queues; bind `<routing_key>_q` (the
-            # downstream naming) so events are kept as files instead of dropped unrouted.
-            declare.append(
-                Queue(f"{message.routing_key}_q", exchange, routing_key=message.routing_key)
-            )
-            self._declared.add(binding)
+        exchange, routing_key, declare = self._route(message)
         producer.publish(
             json.dumps(message.payload, default=str),
             exchange=exchange,
-            routing_key=message.routing_key,
+            routing_key=routing_key,
             content_type="application/json",
             content_encoding="utf-8",
             delivery_mode=2,  # persistent
             declare=declare,
             retry=False,  # the outbox is the retry: a failed batch stays unpublished
             message_id=message.event_id,
+            headers={"routing_key": message.routing_key},
         )
-        self._declared.add(message.exchange)
+
+    def _route(self, message: OutboxMessage) -> tuple[Any, str, list[Any]]:
+        """(exchange, routing key, what to declare first) for one message."""
+        target = f"{message.exchange}/{message.routing_key}"
+        first = target not in self._declared
+        self._declared.add(target)
+        if self.url.startswith("filesystem://"):
+            # A local broker has no consumers to bind queues, and kombu keeps the bindings of
+            # its file transport in process memory; so deliver straight to `<routing_key>_q`
+            # (the downstream queue naming) instead of through an exchange.
+            queue = Queue(f"{message.routing_key}_q")
+            return "", queue.name, [queue] if first else []
+        exchange = Exchange(message.exchange, type=EXCHANGE_TYPE, durable=True)
+        return exchange, message.routing_key, [exchange] if first else []
 
     @property
     def safe_url(self) -> str:
