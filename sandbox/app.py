@@ -6,6 +6,8 @@ Routes (base URLs for the crawler are ``{url}/graph`` and ``{url}/arraybobo``):
 * ``GET /arraybobo/ig/info_username/?user=h``
 * ``GET /arraybobo/ig/posts/?id_user=pk&end_cursor=c``
 * ``GET /arraybobo/ig/post_info/?shortcode=s``
+* ``GET /cdn/...``: signed, expiring media URLs (see ``sandbox.cdn``); with ``cdn=True`` the
+  payloads' media URLs point there
 * admin: ``POST /_sandbox/faults``, ``GET /_sandbox/faults``, ``GET /_sandbox/stats``,
   ``POST /_sandbox/reset``, ``POST /_sandbox/config``, ``GET /_sandbox/health``
 """
@@ -19,12 +21,13 @@ import json
 import re
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
 from aiohttp import web
 
+from sandbox import cdn as _cdn
 from sandbox import data
 from sandbox.state import PROVIDER_NAMES, FaultSpec, SandboxState, fingerprint
 
@@ -229,6 +232,7 @@ async def graph_handler(request: web.Request) -> web.StreamResponse:
     body = result.replace(b"__USER_ID__", json.dumps(user_id)[1:-1].encode()).replace(
         b"__ACCESS_TOKEN__", quote(token, safe="").encode()
     )
+    body = _cdn.rewrite_body(request.app, body)
     if spec is not None and spec.mode == "malformed":
         return _finish(state, "graphapi", _malformed(state, body))
     headers = {"X-App-Usage": '{"call_count":1,"total_cputime":1,"total_time":1}'}
@@ -326,7 +330,7 @@ async def arraybobo_profile(request: web.Request) -> web.StreamResponse:
     if body is None:
         body = data.arraybobo_profile(facts)
         state.payloads.put(key, body)
-    return _finish(state, "arraybobo", _ok(state, body, early))
+    return _finish(state, "arraybobo", _ok(state, _cdn.rewrite_body(request.app, body), early))
 
 
 async def arraybobo_posts(request: web.Request) -> web.StreamResponse:
@@ -359,7 +363,7 @@ async def arraybobo_posts(request: web.Request) -> web.StreamResponse:
     if body is None:
         body = data.arraybobo_posts(facts, offset)
         state.payloads.put(key, body)
-    return _finish(state, "arraybobo", _ok(state, body, early))
+    return _finish(state, "arraybobo", _ok(state, _cdn.rewrite_body(request.app, body), early))
 
 
 async def arraybobo_post(request: web.Request) -> web.StreamResponse:
@@ -383,7 +387,7 @@ async def arraybobo_post(request: web.Request) -> web.StreamResponse:
     if body is None:
         body = data.arraybobo_post(facts, facts.posts[decoded[1]])
         state.payloads.put(key, body)
-    return _finish(state, "arraybobo", _ok(state, body, early))
+    return _finish(state, "arraybobo", _ok(state, _cdn.rewrite_body(request.app, body), early))
 
 
 # ------------------------------------------------------------------------------ admin
@@ -488,10 +492,13 @@ async def index(request: web.Request) -> web.Response:
     )
 
 
-def build_app(state: SandboxState | None = None) -> web.Application:
+def build_app(
+    state: SandboxState | None = None, cdn_config: _cdn.CdnConfig | None = None
+) -> web.Application:
     app = web.Application()
     app[STATE_KEY] = state if state is not None else SandboxState()
     app[PK_KEY] = {}
+    _cdn.add_routes(app, cdn_config)
     app.router.add_get("/", index)
     app.router.add_get("/graph/{version}/{user_id}", graph_handler)
     app.router.add_get("/arraybobo/ig/info_username/", arraybobo_profile)
@@ -516,6 +523,7 @@ class RunningSandbox:
     url: str
     state: SandboxState
     runner: web.AppRunner
+    cdn: _cdn.CdnConfig = field(default_factory=_cdn.CdnConfig)
 
     @property
     def graph_url(self) -> str:
@@ -548,10 +556,17 @@ async def start_sandbox(
     state: SandboxState | None = None,
     *,
     shutdown_timeout: float = 0.25,
+    cdn: bool | _cdn.CdnConfig = False,
 ) -> RunningSandbox:
-    """Serve the sandbox on ``host:port`` (0 = an ephemeral port) inside the running loop."""
+    """Serve the sandbox on ``host:port`` (0 = an ephemeral port) inside the running loop.
+
+    ``cdn=True`` (or a ``CdnConfig`` with ``rewrite_urls=True``) makes the payloads' media URLs
+    signed URLs of the sandbox's own CDN, so they can be downloaded."""
     state = state if state is not None else SandboxState()
-    runner = web.AppRunner(build_app(state), access_log=None, shutdown_timeout=shutdown_timeout)
+    config = cdn if isinstance(cdn, _cdn.CdnConfig) else _cdn.CdnConfig(rewrite_urls=bool(cdn))
+    runner = web.AppRunner(
+        build_app(state, config), access_log=None, shutdown_timeout=shutdown_timeout
+    )
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()
@@ -559,7 +574,9 @@ async def start_sandbox(
     actual_host = host if host not in ("0.0.0.0", "", "::") else "127.0.0.1"
     if ":" in actual_host:
         actual_host = f"[{actual_host}]"
-    return RunningSandbox(url=f"http://{actual_host}:{bound[1]}", state=state, runner=runner)
+    url = f"http://{actual_host}:{bound[1]}"
+    config.base_url = url
+    return RunningSandbox(url=url, state=state, runner=runner, cdn=config)
 
 
 def _describe(host: str, port: int, state: SandboxState) -> str:
@@ -576,9 +593,18 @@ def _describe(host: str, port: int, state: SandboxState) -> str:
     return "\n".join(lines)
 
 
-def serve(host: str = "127.0.0.1", port: int = 8765, state: SandboxState | None = None) -> None:
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    state: SandboxState | None = None,
+    *,
+    cdn: bool = False,
+) -> None:
     """Blocking entrypoint: serve until interrupted (uses uvloop when installed)."""
     state = state if state is not None else SandboxState()
+    shown = host if host not in ("0.0.0.0", "", "::") else "127.0.0.1"
+    shown = f"[{shown}]" if ":" in shown else shown
+    config = _cdn.CdnConfig(rewrite_urls=cdn, base_url=f"http://{shown}:{port}")
     loop: asyncio.AbstractEventLoop
     try:
         import uvloop
@@ -589,7 +615,7 @@ def serve(host: str = "127.0.0.1", port: int = 8765, state: SandboxState | None 
     asyncio.set_event_loop(loop)
     print(_describe(host, port, state), flush=True)
     web.run_app(
-        build_app(state),
+        build_app(state, config),
         host=host,
         port=port,
         access_log=None,
@@ -608,6 +634,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--latency-ms", type=float, default=0.0, help="added to every answer")
     parser.add_argument("--seed", type=int, default=0, help="seed of the fault RNG")
     parser.add_argument(
+        "--cdn", action="store_true", help="point media URLs at the sandbox's own CDN (/cdn/)"
+    )
+    parser.add_argument(
         "--reference-time",
         type=int,
         default=None,
@@ -618,7 +647,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         latency_ms=args.latency_ms, seed=args.seed, reference_time=args.reference_time
     )
     with contextlib.suppress(KeyboardInterrupt):
-        serve(args.host, args.port, state)
+        serve(args.host, args.port, state, cdn=args.cdn)
     return 0
 
 
