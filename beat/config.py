@@ -31,6 +31,8 @@ class Settings:
     s3_endpoint_url: str | None
     provider_base_urls: dict[str, str]
     api_token: str | None
+    media_from_batches: bool
+    media_allow_endpoints: tuple[str, ...]
     broker_url: str
     batch_max: int = 1000
     batch_min: int = 50
@@ -69,6 +71,12 @@ def load_settings() -> Settings:
         s3_endpoint_url=os.environ.get("BEAT_S3_ENDPOINT_URL"),
         provider_base_urls=base_urls,
         api_token=os.environ.get("BEAT_API_TOKEN"),
+        media_from_batches=os.environ.get("BEAT_MEDIA_FROM_BATCHES", "1") == "1",
+        # Private or loopback endpoints that media downloads may reach (the local sandbox);
+        # everything else must be a public http(s) host.
+        media_allow_endpoints=tuple(
+            e for e in os.environ.get("BEAT_MEDIA_ALLOW_ENDPOINTS", "").split(",") if e
+        ),
         # kombu's filesystem transport: events land as files under BEAT_HOME/broker.
         broker_url=os.environ.get("BEAT_BROKER_URL", "filesystem://"),
         batch_max=_int("BEAT_BATCH_MAX", 1000),

@@ -40,7 +40,7 @@ class LocalServices:
         from beat.intake.api import build_api
         from sandbox.app import start_sandbox
 
-        self._sandbox = await start_sandbox()
+        self._sandbox = await start_sandbox(cdn=True)  # media URLs point at its signed CDN
         self.sandbox_url = self._sandbox.url
         self._runner = web.AppRunner(build_api(queue, token=token), access_log=None)
         await self._runner.setup()
@@ -175,6 +175,13 @@ def print_summary(engine: Any, source: str, runs: int, seconds: float) -> None:
             .where(mine, log.status == "FAILED")
             .group_by(log.last_error)
         ).all()
+        media = dict(
+            conn.execute(
+                select(log.status, func.count())
+                .where(log.flow == "asset_upload_flow")
+                .group_by(log.status)
+            ).all()
+        )
         accounts = conn.execute(select(func.count()).select_from(instagram_account)).scalar_one()
         posts = conn.execute(select(func.count()).select_from(instagram_post)).scalar_one()
     complete = by_status.get("COMPLETE", 0)
@@ -186,7 +193,11 @@ def print_summary(engine: Any, source: str, runs: int, seconds: float) -> None:
     print(f"  provider mix        {providers}")
     for reason, count in reasons[:5]:
         print(f"  failed x{count:<4}       {(reason or '')[:100]}")
-    print(f"  throughput          {complete / seconds:.1f} requests/s over {seconds:.1f} s")
+    print(f"  media requests      {media}  (pictures and post media, under .beat/objects/assets)")
+    done = complete + sum(media.values())
+    print(
+        f"  throughput          {done / seconds:.1f} requests/s over {seconds:.1f} s (media too)"
+    )
 
 
 def run_demo(requests: int = 300, fault_rate: float = 0.1) -> int:
@@ -206,6 +217,8 @@ def run_demo(requests: int = 300, fault_rate: float = 0.1) -> int:
     services = LocalServices()
     services.start(RequestQueue(engine), token)
     os.environ["BEAT_SANDBOX_URL"] = services.sandbox_url
+    # The sandbox CDN is on loopback, which the media fetcher refuses unless allowed by name.
+    os.environ["BEAT_MEDIA_ALLOW_ENDPOINTS"] = services.sandbox_url
     print(f"beat demo: sandbox {services.sandbox_url}, intake API {services.api_url}")
     print(f"  app database {settings.database_url}\n  dagster home {settings.dagster_home}")
     try:
@@ -236,7 +249,7 @@ def run_demo(requests: int = 300, fault_rate: float = 0.1) -> int:
                 statuses = asyncio.run(submit_all(services.api_url, token, submitted))
                 print(f"\n{title}: submitted {len(submitted)} requests over HTTP {dict(statuses)}")
                 report = drive_until_drained(
-                    defs, instance, queue, FAMILIES["instagram"], on_run=progress
+                    defs, instance, queue, list(FAMILIES.values()), on_run=progress
                 )
                 runs, seconds = runs + report.runs, seconds + report.seconds
         print_summary(engine, source, runs, seconds)

@@ -8,7 +8,7 @@ runs and the docs all read this table; nothing else lists flow names.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -25,6 +25,18 @@ class HandleParams(FlowParams):
 
 class ShortcodeParams(FlowParams):
     shortcode: str = Field(pattern=r"^[A-Za-z0-9_-]{4,64}$", description="Instagram post shortcode")
+
+
+class AssetUploadParams(FlowParams):
+    """The original asset_upload_flow params; `hash` (halfMD5 of the URL) is accepted and
+    ignored: beat deduplicates on the URL and on a SHA-256 of the content."""
+
+    entity_type: Literal["POST", "PROFILE"]
+    entity_id: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,128}$")
+    asset_type: Literal["IMAGE", "VIDEO"] = "IMAGE"
+    original_url: str = Field(pattern=r"^https?://", max_length=4096)
+    platform: Literal["INSTAGRAM", "YOUTUBE", "SHOPIFY"]
+    hash: int | str | None = None
 
 
 @dataclass(frozen=True)
@@ -54,6 +66,12 @@ FAMILIES: dict[str, Family] = {
         job_name="instagram_batch_job",
         sensor_name="instagram_batch_sensor",
     ),
+    "media": Family(
+        name="media",
+        platform="MEDIA",
+        job_name="media_batch_job",
+        sensor_name="media_batch_sensor",
+    ),
 }
 
 FLOWS: dict[str, Flow] = {
@@ -75,12 +93,33 @@ FLOWS: dict[str, Flow] = {
             params_model=ShortcodeParams,
             description="One post by its shortcode.",
         ),
+        Flow(
+            name="asset_upload_flow",
+            platform="MEDIA",
+            family="media",
+            fetch_type="media",
+            params_model=AssetUploadParams,
+            description="Download one profile picture or post media and store it in S3.",
+        ),
+        Flow(
+            name="asset_upload_flow_stories",
+            platform="MEDIA",
+            family="media",
+            fetch_type="media",
+            params_model=AssetUploadParams,
+            description="Same as asset_upload_flow, for story media (kept as its own flow).",
+        ),
     )
 }
 
 
 class FlowRejected(ValueError):
     """A request that names an unknown flow or carries params of the wrong shape."""
+
+
+def platform_of(flow: Flow, params: dict[str, Any]) -> str:
+    """The platform a request is about: media flows name it in their params."""
+    return str(params.get("platform", flow.platform)) if flow.family == "media" else flow.platform
 
 
 def flows_of_family(family: str) -> list[str]:

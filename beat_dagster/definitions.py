@@ -7,10 +7,12 @@ import dagster as dg
 from beat.config import Settings, load_settings
 from beat.flows import FAMILIES
 from beat_dagster.assets.instagram import instagram_batch, instagram_batch_job
+from beat_dagster.assets.media import media, media_batch_job
 from beat_dagster.resources import (
     BrokerResource,
     CrawlerResource,
     DatabaseResource,
+    MediaResource,
     ObjectStoreResource,
 )
 from beat_dagster.sensors.batches import build_batch_sensor, build_release_sensor
@@ -18,20 +20,28 @@ from beat_dagster.sensors.outbox import outbox_relay_sensor
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
-    batch_sensor = build_batch_sensor(
-        FAMILIES["instagram"],
-        instagram_batch_job,
-        batch_min=settings.batch_min,
-        batch_max=settings.batch_max,
-        max_inflight=settings.max_inflight_batches,
-    )
+    batch_jobs = {"instagram": instagram_batch_job, "media": media_batch_job}
+    batch_sensors = [
+        build_batch_sensor(
+            FAMILIES[family],
+            job,
+            batch_min=settings.batch_min,
+            batch_max=settings.batch_max,
+            max_inflight=settings.max_inflight_batches,
+        )
+        for family, job in batch_jobs.items()
+    ]
     return dg.Definitions(
-        assets=[instagram_batch],
-        jobs=[instagram_batch_job],
+        assets=[instagram_batch, media],
+        jobs=list(batch_jobs.values()),
         # Materializations launched from the UI run in-process too (a process per step costs
         # 8-20 s here and buys nothing: the work is concurrent inside one asyncio loop).
         executor=dg.in_process_executor,
-        sensors=[batch_sensor, build_release_sensor([instagram_batch_job]), outbox_relay_sensor],
+        sensors=[
+            *batch_sensors,
+            build_release_sensor(list(batch_jobs.values())),
+            outbox_relay_sensor,
+        ],
         resources={
             "database": DatabaseResource(
                 url=settings.database_url,
@@ -43,6 +53,10 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             ),
             "broker": BrokerResource(
                 url=settings.broker_url, local_folder=str(settings.broker_folder)
+            ),
+            "media": MediaResource(
+                from_batches=settings.media_from_batches,
+                allow_endpoints=list(settings.media_allow_endpoints),
             ),
             "crawler": CrawlerResource(
                 base_urls=settings.provider_base_urls,

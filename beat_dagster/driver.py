@@ -8,7 +8,7 @@ same instance, so what they produce is what `dagster dev` shows.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,11 +31,11 @@ class DriveReport:
     drained: bool = False
 
 
-def batch_metadata(
-    result: dg.ExecuteInProcessResult, asset: str = "instagram_profiles"
-) -> dict[str, Any]:
-    for materialization in result.asset_materializations_for_node("instagram_batch"):
-        if materialization.asset_key.path == [asset]:
+def batch_metadata(result: dg.ExecuteInProcessResult) -> dict[str, Any]:
+    """The metadata of the run's first materialization (every batch asset reports its batch)."""
+    for event in result.all_events:
+        if event.is_step_materialization:
+            materialization = event.step_materialization_data.materialization
             return {k: getattr(v, "value", v) for k, v in materialization.metadata.items()}
     return {}
 
@@ -54,39 +54,39 @@ def drive_until_drained(
     defs: dg.Definitions,
     instance: dg.DagsterInstance,
     queue: RequestQueue,
-    family: Family,
+    families: Sequence[Family],
     *,
     deadline_seconds: float = 600.0,
     idle_sleep_seconds: float = 0.5,
     on_run: Callable[[dg.RunRequest, dg.ExecuteInProcessResult], None] | None = None,
 ) -> DriveReport:
-    """Tick and run until no request is PENDING or PROCESSING (retries wait out backoff)."""
+    """Tick every family's sensor and execute the runs they request, until no request is
+    PENDING or PROCESSING (retries wait out their backoff)."""
     report = DriveReport()
-    job = defs.resolve_job_def(family.job_name)
     started = time.perf_counter()
-    cursor = None
     while time.perf_counter() - started < deadline_seconds:
-        result = tick(defs, instance, family.sensor_name, cursor)
-        report.ticks += 1
-        run_requests = getattr(result, "run_requests", None) or []
-        if not run_requests:
+        ran = 0
+        for family in families:
+            result = tick(defs, instance, family.sensor_name)
+            report.ticks += 1
+            job = defs.resolve_job_def(family.job_name)
+            for request in getattr(result, "run_requests", None) or []:
+                outcome = job.execute_in_process(
+                    run_config=QUIET_RUN_CONFIG,
+                    instance=instance,
+                    partition_key=request.partition_key,
+                    tags=request.tags,
+                )
+                ran += 1
+                report.run_ids.append(outcome.run_id)
+                if on_run:
+                    on_run(request, outcome)
+        report.runs += ran
+        if ran == 0:
             counts = queue.count_by_status()
             if counts.get("PENDING", 0) + counts.get("PROCESSING", 0) == 0:
                 report.drained = True
                 break
             time.sleep(idle_sleep_seconds)
-            continue
-        cursor = result.cursor
-        for request in run_requests:
-            outcome = job.execute_in_process(
-                run_config=QUIET_RUN_CONFIG,
-                instance=instance,
-                partition_key=request.partition_key,
-                tags=request.tags,
-            )
-            report.runs += 1
-            report.run_ids.append(outcome.run_id)
-            if on_run:
-                on_run(request, outcome)
     report.seconds = time.perf_counter() - started
     return report

@@ -143,6 +143,7 @@ def run_ours(
     os.environ.update(
         BEAT_HOME=str(home), BEAT_DATABASE_URL=pg_url, BEAT_SANDBOX_URL=sandbox_url,
         DAGSTER_HOME=str(home / "dagster"), BEAT_CONCURRENCY=str(concurrency),
+        BEAT_MEDIA_FROM_BATCHES="0",  # the refresh flow alone, as the floor does
     )  # fmt: skip
     import dagster as dg
 
@@ -164,7 +165,7 @@ def run_ours(
     defs = build_definitions(load_settings())
     with dg.DagsterInstance.get() as instance:
         report = drive_until_drained(
-            defs, instance, queue, FAMILIES["instagram"], idle_sleep_seconds=0.05
+            defs, instance, queue, [FAMILIES["instagram"]], idle_sleep_seconds=0.05
         )
     complete = queue.count_by_status().get("COMPLETE", 0)
     engine.dispose()

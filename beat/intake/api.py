@@ -122,7 +122,7 @@ async def create_request(request: web.Request) -> web.Response:
 def enqueue_submission(queue: RequestQueue, submission: Submission) -> Any:
     return queue.enqueue(
         submission.flow.name,
-        submission.flow.platform,
+        submission.platform,
         submission.params,
         idempotency_key=submission.idempotency_key,
         priority=submission.priority,

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from beat.flows import Flow, FlowRejected, get_flow, validate_params
+from beat.flows import Flow, FlowRejected, get_flow, platform_of, validate_params
 
 
 class SubmissionBody(BaseModel):
@@ -29,6 +29,7 @@ class SubmissionBody(BaseModel):
 class Submission:
     flow: Flow
     params: dict[str, Any]
+    platform: str
     idempotency_key: str | None
     priority: int
     expires_at: datetime | None
@@ -49,10 +50,10 @@ def parse_submission(flow_name: str, body: Any, *, account_id: str | None = None
         raise FlowRejected(f"{where}: {first['msg']}") from None
     if parsed.flow is not None and parsed.flow != flow.name:
         raise FlowRejected(f"body names flow {parsed.flow!r} but the URL names {flow.name!r}")
-    if parsed.platform is not None and parsed.platform.upper() != flow.platform:
-        raise FlowRejected(
-            f"flow {flow.name} is on platform {flow.platform}, not {parsed.platform!r}"
-        )
+    params = validate_params(flow, parsed.params)
+    platform = platform_of(flow, params)
+    if parsed.platform is not None and parsed.platform.upper() != platform:
+        raise FlowRejected(f"flow {flow.name} is on platform {platform}, not {parsed.platform!r}")
     expires_at = parsed.expires_at
     if expires_at is not None:
         if expires_at.tzinfo is None:
@@ -61,7 +62,8 @@ def parse_submission(flow_name: str, body: Any, *, account_id: str | None = None
             raise FlowRejected("expires_at is in the past")
     return Submission(
         flow=flow,
-        params=validate_params(flow, parsed.params),
+        params=params,
+        platform=platform,
         idempotency_key=parsed.idempotency_key,
         priority=parsed.priority,
         expires_at=expires_at,

@@ -24,6 +24,7 @@ from sqlalchemy import Engine
 
 from beat.objects import ObjectStore
 from beat.pipeline.instagram import HANDLERS, FlowOutcome, outcome_from
+from beat.pipeline.media import enqueue_media
 from beat.store.instagram import upsert_instagram
 from beat.store.queue import ClaimedRequest, Completion, Failure, RequestQueue
 from providers.crawler import InstagramCrawler, reparse
@@ -117,6 +118,7 @@ class BatchRunner:
         concurrency: int = 64,
         flush_size: int = 200,
         flush_interval_seconds: float = 0.5,
+        enqueue_media: bool = False,
     ) -> None:
         self.queue = queue
         self.engine = engine
@@ -126,6 +128,7 @@ class BatchRunner:
         self.concurrency = concurrency
         self.flush_size = flush_size
         self.flush_interval = flush_interval_seconds
+        self.enqueue_media = enqueue_media
 
     async def run(
         self, claims: Sequence[ClaimedRequest], *, batch_id: str, run_id: str, day: date
@@ -236,11 +239,11 @@ class BatchRunner:
             kept = [
                 p.outcome for p in successes if p.claim.id in set(done.completed_ids) and p.outcome
             ]
-            upsert_instagram(
-                conn,
-                [(profile, o.provider) for o in kept for profile in o.profiles],
-                [(post, o.provider) for o in kept for post in o.posts],
-            )
+            profiles = [(profile, o.provider) for o in kept for profile in o.profiles]
+            posts = [(post, o.provider) for o in kept for post in o.posts]
+            upsert_instagram(conn, profiles, posts)
+            if self.enqueue_media:  # pictures and post media go to the media family's queue
+                enqueue_media(self.queue, conn, [p for p, _ in profiles], [p for p, _ in posts])
             failed = self.queue.fail(failures, conn=conn)
         self._count(report, kept, chunk, done.fenced_ids, failed)
 

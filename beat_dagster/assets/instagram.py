@@ -15,6 +15,7 @@ from beat_dagster.resources import (
     BrokerResource,
     CrawlerResource,
     DatabaseResource,
+    MediaResource,
     ObjectStoreResource,
 )
 from beat_dagster.tags import BATCH_ID_TAG, PLATFORM_TAG
@@ -59,6 +60,7 @@ def instagram_batch(
     objects: ObjectStoreResource,
     crawler: CrawlerResource,
     broker: BrokerResource,
+    media: MediaResource,
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     """Process the run's claimed batch, or (without a batch tag) rebuild the partition's day
     from the stored raw responses, calling no provider."""
@@ -68,7 +70,7 @@ def instagram_batch(
         yield from rebuild_days(database, objects, days)
         return
     day = date.fromisoformat(context.partition_key)
-    report = process_batch(context.run_id, batch_id, day, database, objects, crawler)
+    report = process_batch(context.run_id, batch_id, day, database, objects, crawler, media)
     # Publish this batch's events now; whatever the broker refuses waits in the outbox for
     # outbox_relay_sensor, so a broker outage never fails (or loses) a batch.
     relayed = broker.relay(database.engine(), max_seconds=30.0)
@@ -91,6 +93,7 @@ def process_batch(
     database: DatabaseResource,
     objects: ObjectStoreResource,
     crawler: CrawlerResource,
+    media: MediaResource,
 ) -> BatchReport:
     queue = database.queue()
     # Adopting (rather than trusting the sensor's claim) lets a re-executed run pick up
@@ -104,6 +107,7 @@ def process_batch(
         crawler_factory=lambda session: crawler.crawler(session, credentials),
         family=FAMILY.name,
         concurrency=crawler.concurrency,
+        enqueue_media=media.from_batches,
     )
     return asyncio.run(runner.run(claims, batch_id=batch_id, run_id=run_id, day=day))
 

@@ -3,6 +3,13 @@
 from beat_dagster.resources.broker import BrokerResource
 from beat_dagster.resources.crawler import CrawlerResource
 from beat_dagster.resources.database import DatabaseResource
+from beat_dagster.resources.media import MediaResource
 from beat_dagster.resources.objects import ObjectStoreResource
 
-__all__ = ["BrokerResource", "CrawlerResource", "DatabaseResource", "ObjectStoreResource"]
+__all__ = [
+    "BrokerResource",
+    "CrawlerResource",
+    "DatabaseResource",
+    "MediaResource",
+    "ObjectStoreResource",
+]

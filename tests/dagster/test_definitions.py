@@ -22,9 +22,11 @@ def test_code_location_loads_with_expected_keys(tmp_path: Path, monkeypatch) -> 
     assert sorted(key.to_user_string() for key in repo.asset_graph.get_all_asset_keys()) == [
         "instagram_posts",
         "instagram_profiles",
+        "media",
     ]
     assert {s.name for s in repo.sensor_defs} == {
         "instagram_batch_sensor",
+        "media_batch_sensor",
         "release_failed_batches_sensor",
         "outbox_relay_sensor",
     }

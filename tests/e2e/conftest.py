@@ -34,6 +34,9 @@ class Stack:
             "BEAT_DATABASE_URL": self.app_url,
             "BEAT_SANDBOX_URL": self.services.sandbox_url,
             "DAGSTER_HOME": str(self.home / "dagster"),
+            # Most tests look at one family; the media test turns this on.
+            "BEAT_MEDIA_FROM_BATCHES": "0",
+            "BEAT_MEDIA_ALLOW_ENDPOINTS": self.services.sandbox_url,
         }
 
     def submit(self, flow: str, params_list: list[dict]) -> None:

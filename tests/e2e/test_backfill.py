@@ -57,7 +57,7 @@ def test_partition_rebuilds_from_raw_without_provider_calls(stack: Stack) -> Non
     stack.submit("refresh_profile_by_handle", [{"handle": f"history.{i}"} for i in range(12)])
     defs = build_definitions(load_settings())
     with dg.DagsterInstance.get() as instance:
-        drive_until_drained(defs, instance, stack.queue, FAMILIES["instagram"])
+        drive_until_drained(defs, instance, stack.queue, [FAMILIES["instagram"]])
         before = snapshot(stack)
         assert len(before[0]) == 12 and before[1]
 

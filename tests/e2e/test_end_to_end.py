@@ -38,7 +38,7 @@ def test_requests_flow_from_intake_to_rows(stack: Stack) -> None:
 
     defs = build_definitions(load_settings())
     with dg.DagsterInstance.get() as instance:
-        report = drive_until_drained(defs, instance, stack.queue, FAMILY, deadline_seconds=180)
+        report = drive_until_drained(defs, instance, stack.queue, [FAMILY], deadline_seconds=180)
         assert report.drained and report.runs >= 1
         materialized = instance.fetch_materializations(dg.AssetKey("instagram_profiles"), limit=100)
         assert len(materialized.records) == report.runs
@@ -85,7 +85,7 @@ def test_killed_run_loses_no_request(stack: Stack, monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("BEAT_LEASE_SECONDS", "3")
     defs = build_definitions(load_settings())
     with dg.DagsterInstance.get() as instance:
-        report = drive_until_drained(defs, instance, stack.queue, FAMILY, deadline_seconds=120)
+        report = drive_until_drained(defs, instance, stack.queue, [FAMILY], deadline_seconds=120)
     assert report.drained
     assert stack.statuses() == {"COMPLETE": 40}
     assert stack.count(instagram_account) == 40

@@ -52,7 +52,7 @@ def test_no_credential_in_events_raw_or_logs(
     stack.fault("graphapi", "expired_token", rate=0.5)  # auth errors carry request details
     defs = build_definitions(load_settings())
     with dg.DagsterInstance.get() as instance:
-        report = drive_until_drained(defs, instance, stack.queue, FAMILIES["instagram"])
+        report = drive_until_drained(defs, instance, stack.queue, [FAMILIES["instagram"]])
         written = everything_written(stack, instance, report.run_ids)
     assert stack.statuses() == {"COMPLETE": 20}
     assert len(SECRETS) == 2
