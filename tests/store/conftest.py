@@ -24,6 +24,7 @@ from sqlalchemy import URL, Engine, make_url, select, text, update
 
 from beat.store.db import make_engine, upgrade
 from beat.store.models import metadata, outbox, scrape_request_log
+from beat.store.outbox import OutboxMessage, OutboxRow, messages
 from beat.store.queue import RequestQueue
 
 PG_BASE_URL = os.environ.get(
@@ -132,17 +133,21 @@ class Db:
         with self.engine.begin() as conn:
             conn.execute(stmt.values(**columns))
 
-    def events(self, request_id: int | None = None) -> list[dict[str, Any]]:
-        """Outbox rows in write order, as dicts with the payload under "payload"."""
-        stmt = select(outbox).order_by(outbox.c.id)
+    def outbox_rows(self) -> list[OutboxRow]:
+        """Every outbox row, published or not, in write order."""
         with self.engine.connect() as conn:
-            rows = [dict(row) for row in conn.execute(stmt).mappings()]
+            result = conn.execute(select(outbox).order_by(outbox.c.id)).mappings()
+            return [OutboxRow.from_row(row) for row in result]
+
+    def events(self, request_id: int | None = None) -> list[OutboxMessage]:
+        """Every message a relay would publish, unpacked from the rows, in write order."""
+        found = messages(self.outbox_rows())
         if request_id is not None:
-            rows = [row for row in rows if row["payload"]["scl_id"] == request_id]
-        return rows
+            found = [m for m in found if m.payload["scl_id"] == request_id]
+        return found
 
     def statuses(self, request_id: int) -> list[str]:
-        return [event["payload"]["status"] for event in self.events(request_id)]
+        return [event.payload["status"] for event in self.events(request_id)]
 
 
 @pytest.fixture

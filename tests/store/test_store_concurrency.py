@@ -54,7 +54,16 @@ def check_drained(queue: RequestQueue, db: Db, expected: set[int], claims: list[
     assert duplicates == []
     assert set(claims) == expected
     assert queue.count_by_status() == {"COMPLETE": len(expected)}
-    assert len(db.events()) == 3 * len(expected)  # PENDING, PROCESSING, COMPLETE each
+    events = db.events()
+    assert len(events) == 3 * len(expected)  # PENDING, PROCESSING, COMPLETE each
+    assert len({e.event_id for e in events}) == len(events)
+    statuses: dict[int, list[str]] = {}
+    for event in events:
+        statuses.setdefault(event.payload["scl_id"], []).append(event.payload["status"])
+    assert set(statuses) == expected
+    assert all(s == ["PENDING", "PROCESSING", "COMPLETE"] for s in statuses.values())
+    # Packed: one outbox row per enqueue chunk, claim and completion, not one per request.
+    assert len(db.outbox_rows()) < len(expected) // 10
 
 
 @pytest.mark.postgres

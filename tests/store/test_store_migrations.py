@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 import threading
@@ -12,7 +13,14 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import URL, Engine, inspect, text
 
-from beat.store.db import VERSION_TABLE, current_revision, downgrade, make_engine, upgrade
+from beat.store.db import (
+    VERSION_TABLE,
+    current_revision,
+    downgrade,
+    json_loads,
+    make_engine,
+    upgrade,
+)
 from beat.store.models import metadata
 
 from .conftest import PgServer
@@ -155,4 +163,21 @@ def test_sqlite_transactions_take_the_write_lock_at_begin(
 def test_bare_postgres_url_uses_psycopg3() -> None:
     engine = make_engine("postgresql://user@localhost/db")
     assert engine.dialect.driver == "psycopg"
+    assert engine.dialect._json_deserializer is json_loads  # type: ignore[attr-defined]
     engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['{"handle": "nasa", "n": [1, 2.5, null, true]}', '"é ✓"', " [1] ", "[1]\n", "0", "{}"],
+)
+def test_postgres_json_loader_matches_json_loads(text: str) -> None:
+    assert json_loads(text.encode()) == json.loads(text) == json_loads(text)
+
+
+@pytest.mark.parametrize("text", ["", "[1] x", "{", "nan-ish"])
+def test_postgres_json_loader_rejects_what_json_loads_rejects(text: str) -> None:
+    with pytest.raises(ValueError):
+        json.loads(text)
+    with pytest.raises(ValueError):
+        json_loads(text.encode())

@@ -439,7 +439,7 @@ def test_adopt_batch_by_a_new_run_fences_out_the_old_one(queue: RequestQueue, db
     assert list(new) == [rejoin]  # not the COMPLETE row, not the one claimed into b2
     assert new[rejoin].attempt == 2
     assert db.statuses(rejoin)[-2:] == ["PENDING", "PROCESSING"]
-    assert db.events(rejoin)[-1]["payload"]["reason"] == "adopted by run run-2"
+    assert db.events(rejoin)[-1].payload["reason"] == "adopted by run run-2"
 
     stale = queue.complete([Completion(rejoin, old[rejoin].attempt)])
     assert stale.fenced_ids == (rejoin,)
@@ -489,3 +489,15 @@ def test_counts_and_lookups(queue: RequestQueue):
     assert queue.inflight_batch_count([OTHER_FLOW]) == 1
     assert [r.id for r in queue.batch_rows("b1")] == sorted(c.id for c in claimed)
     assert queue.get(10_000) is None
+
+
+def test_a_completion_larger_than_one_statement_is_still_one_transaction(
+    queue: RequestQueue, db: Db
+):
+    made = queue.enqueue_many([NewRequest(FLOW, "instagram", {"i": i}) for i in range(1001)])
+    claimed = queue.claim_batch([FLOW], 1001, batch_id="b1")
+    report = queue.complete([Completion(c.id, c.attempt) for c in claimed] + [Completion(0, 1)])
+    assert report.completed_ids == tuple(sorted(m.id for m in made)) and report.fenced_ids == (0,)
+    # Statements of at most 1000 items (the fenced id 0 sorts first), each with its outbox row.
+    assert [r.event_count for r in db.outbox_rows()][-2:] == [999, 2]
+    assert queue.count_by_status() == {"COMPLETE": 1001}
