@@ -31,6 +31,8 @@ services:
 bench: $(STAMP) services
 	$(BIN)/python bench/queue_bench.py
 	$(BIN)/python bench/pipeline_bench.py
+	$(BIN)/python bench/relay_bench.py
+	$(BIN)/python bench/media_bench.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy
