@@ -34,6 +34,7 @@ class Settings:
     media_from_batches: bool
     media_allow_endpoints: tuple[str, ...]
     broker_url: str
+    relay_after_batch_seconds: float
     batch_max: int = 1000
     batch_min: int = 50
     max_inflight_batches: int = 4
@@ -79,6 +80,9 @@ def load_settings() -> Settings:
         ),
         # kombu's filesystem transport: events land as files under BEAT_HOME/broker.
         broker_url=os.environ.get("BEAT_BROKER_URL", "filesystem://"),
+        # How long a batch run spends publishing outbox events before it ends (0: leave them
+        # all to outbox_relay_sensor).
+        relay_after_batch_seconds=_float("BEAT_RELAY_AFTER_BATCH_SECONDS", 30.0),
         batch_max=_int("BEAT_BATCH_MAX", 1000),
         batch_min=_int("BEAT_BATCH_MIN", 50),
         max_inflight_batches=_int("BEAT_MAX_INFLIGHT_BATCHES", 4),

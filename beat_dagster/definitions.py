@@ -52,7 +52,9 @@ def build_definitions(settings: Settings) -> dg.Definitions:
                 url=settings.object_store_url, s3_endpoint_url=settings.s3_endpoint_url
             ),
             "broker": BrokerResource(
-                url=settings.broker_url, local_folder=str(settings.broker_folder)
+                url=settings.broker_url,
+                local_folder=str(settings.broker_folder),
+                relay_after_batch_seconds=settings.relay_after_batch_seconds,
             ),
             "media": MediaResource(
                 from_batches=settings.media_from_batches,

@@ -43,14 +43,14 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import boto3  # noqa: E402
-from botocore.config import Config  # noqa: E402
-from sqlalchemy import Engine  # noqa: E402
+import boto3
+from botocore.config import Config
+from sqlalchemy import Engine
 
-from beat.media import FetchPolicy, MediaItem, process_media, summarize  # noqa: E402
-from beat.objects import S3Store  # noqa: E402
-from beat.store.db import make_engine, upgrade  # noqa: E402
-from sandbox.cdn import CdnConfig, media_body  # noqa: E402
+from beat.media import FetchPolicy, MediaItem, process_media, summarize
+from beat.objects import S3Store
+from beat.store.db import make_engine, upgrade
+from sandbox.cdn import CdnConfig, media_body
 
 MiB = 1024 * 1024
 

@@ -21,12 +21,12 @@ from kombu import Connection, Exchange, Producer, Queue
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from beat.events.publisher import KombuPublisher  # noqa: E402
-from beat.events.relay import OutboxRelay  # noqa: E402
-from beat.store.db import make_engine, upgrade  # noqa: E402
-from beat.store.outbox import Outbox  # noqa: E402
-from beat.store.queue import NewRequest, RequestQueue  # noqa: E402
-from tests.support import scratch_postgres  # noqa: E402
+from beat.events.publisher import KombuPublisher
+from beat.events.relay import OutboxRelay
+from beat.store.db import make_engine, upgrade
+from beat.store.outbox import Outbox
+from beat.store.queue import NewRequest, RequestQueue
+from tests.support import scratch_postgres
 
 AMQP_URL = "amqp://guest:guest@127.0.0.1:5672//"
 

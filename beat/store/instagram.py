@@ -39,6 +39,11 @@ def _upsert(
 ) -> None:
     if not rows:
         return
+    if conn.dialect.name == "postgresql":
+        # psycopg's executemany pipelines the rows: ~3x faster here than SQLAlchemy's
+        # multi-VALUES rendering of the same upsert (measured in bench/pipeline_bench.py).
+        conn.exec_driver_sql(upsert_sql(table.name, key, columns), rows)
+        return
     stmt = _insert(conn, table)
     keep_existing_when_null = {
         name: func.coalesce(stmt.excluded[name], table.c[name]) for name in columns
@@ -49,6 +54,18 @@ def _upsert(
             index_elements=[key], set_={**keep_existing_when_null, **always}
         ),
         rows,
+    )
+
+
+def upsert_sql(table: str, key: str, columns: Sequence[str]) -> str:
+    """The PostgreSQL upsert as driver SQL: a NULL never overwrites a stored value."""
+    names = (key, *columns, "provider", "refreshed_at", "created_at", "updated_at")
+    updates = ", ".join(f"{c} = COALESCE(EXCLUDED.{c}, {table}.{c})" for c in columns)
+    placeholders = ", ".join(f"%({n})s" for n in names)
+    return (
+        f"INSERT INTO {table} ({', '.join(names)}) VALUES ({placeholders}) "
+        f"ON CONFLICT ({key}) DO UPDATE SET {updates}, provider = EXCLUDED.provider, "
+        "refreshed_at = EXCLUDED.refreshed_at, updated_at = EXCLUDED.updated_at"
     )
 
 

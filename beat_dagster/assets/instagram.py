@@ -73,8 +73,11 @@ def instagram_batch(
     report = process_batch(context.run_id, batch_id, day, database, objects, crawler, media)
     # Publish this batch's events now; whatever the broker refuses waits in the outbox for
     # outbox_relay_sensor, so a broker outage never fails (or loses) a batch.
-    relayed = broker.relay(database.engine(), max_seconds=30.0)
-    metadata = {**report.metadata(), "events_relayed": relayed.messages}
+    relayed = 0
+    if broker.relay_after_batch_seconds > 0:
+        relay = broker.relay(database.engine(), max_seconds=broker.relay_after_batch_seconds)
+        relayed = relay.messages
+    metadata = {**report.metadata(), "events_relayed": relayed}
     yield dg.MaterializeResult(asset_key=PROFILES, metadata={**metadata, "rows": report.profiles})
     yield dg.MaterializeResult(asset_key=POSTS, metadata={**metadata, "rows": report.posts})
     yield dg.AssetCheckResult(

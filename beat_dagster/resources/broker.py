@@ -12,6 +12,7 @@ class BrokerResource(dg.ConfigurableResource):
 
     url: str
     local_folder: str
+    relay_after_batch_seconds: float = 30.0
 
     def relay(self, engine: Engine, *, max_seconds: float = 10.0) -> RelayReport:
         with KombuPublisher(self.url, local_folder=Path(self.local_folder)) as publisher:
