@@ -6,16 +6,13 @@ afterwards; each local test gets a fresh SQLite file."""
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.ratelimit.support import BackendSpec, delete_prefix
-
-REDIS_URL = os.environ.get("BEAT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+from tests.ratelimit.support import REDIS_URL, BackendSpec, delete_prefix
 
 
 @pytest.fixture(params=["local", pytest.param("redis", marks=pytest.mark.redis)])

@@ -23,8 +23,7 @@ from providers.ratelimit.core import (
     gcra_remaining,
     refund_amount,
 )
-from tests.ratelimit.conftest import REDIS_URL
-from tests.ratelimit.support import delete_prefix, window_violations
+from tests.ratelimit.support import REDIS_URL, delete_prefix, window_violations
 
 # --------------------------------------------------------------------------- a pure model
 

@@ -12,7 +12,7 @@ from redis.crc import key_slot
 
 from providers.ratelimit import Limit, LimiterUnavailable, RedisRateLimiter
 from providers.ratelimit.redis_backend import SCRIPT_SHA
-from tests.ratelimit.conftest import REDIS_URL
+from tests.ratelimit.support import REDIS_URL
 
 pytestmark = pytest.mark.redis
 
