@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Engine, or_, select
 
-from beat.store.instagram import _insert
+from beat.store.db import dialect_insert
 from beat.store.models import credential
 from providers.credentials import Credential, StaticCredentials
 
@@ -61,5 +61,7 @@ def save_credentials(engine: Engine, items: Iterable[tuple[str, dict[str, Any]]]
         for source, secret in items
     ]
     with engine.begin() as conn:
-        stmt = _insert(conn, credential).on_conflict_do_nothing(index_elements=["idempotency_key"])
+        stmt = dialect_insert(conn, credential).on_conflict_do_nothing(
+            index_elements=["idempotency_key"]
+        )
         return conn.execute(stmt, rows).rowcount or 0

@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Table, func
-from sqlalchemy.dialects import postgresql, sqlite
 
+from beat.store.db import dialect_insert
 from beat.store.models import instagram_account, instagram_post
 from beat.store.outbox import EXCHANGE, OutboxEvent, write_events
 from providers.model import InstagramPost, InstagramProfile, flatten
@@ -29,11 +29,6 @@ POST_COLUMNS = (
 )  # fmt: skip
 
 
-def _insert(conn: Connection, table: Table) -> Any:
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table)
-
-
 def _upsert(
     conn: Connection, table: Table, key: str, columns: Sequence[str], rows: list[dict[str, Any]]
 ) -> None:
@@ -44,7 +39,7 @@ def _upsert(
         # multi-VALUES rendering of the same upsert (measured in bench/pipeline_bench.py).
         conn.exec_driver_sql(upsert_sql(table.name, key, columns), rows)
         return
-    stmt = _insert(conn, table)
+    stmt = dialect_insert(conn, table)
     keep_existing_when_null = {
         name: func.coalesce(stmt.excluded[name], table.c[name]) for name in columns
     }
