@@ -195,9 +195,7 @@ def print_summary(engine: Any, source: str, runs: int, seconds: float) -> None:
         print(f"  failed x{count:<4}       {(reason or '')[:100]}")
     print(f"  media requests      {media}  (pictures and post media, under .beat/objects/assets)")
     done = complete + sum(media.values())
-    print(
-        f"  throughput          {done / seconds:.1f} requests/s over {seconds:.1f} s (media too)"
-    )
+    print(f"  throughput          {done / seconds:.1f} requests/s over {seconds:.1f} s (media too)")
 
 
 def run_demo(requests: int = 300, fault_rate: float = 0.1) -> int:

@@ -36,7 +36,15 @@ from providers.errors import (
     TargetFact,
     scrub_text,
 )
-from providers.http import KIND_POST, KIND_POSTS_PAGE, KIND_PROFILE, ProviderRequest, RawResponse
+from providers.http import (
+    KIND_POST,
+    KIND_POSTS_PAGE,
+    KIND_PROFILE,
+    HttpCall,
+    ProviderRequest,
+    RawResponse,
+    redact_headers,
+)
 from providers.instagram import PROVIDERS
 from providers.instagram.base import (
     FETCH_POST,
@@ -92,6 +100,7 @@ FETCH_TYPES: dict[str, frozenset[str]] = {
 #: a ``ProviderFault`` (say ``RateLimited``) fails this provider for the fetch and the chain moves
 #: on, without reporting the credential to the credential source.
 BeforeRequest = Callable[[str, Credential], Awaitable[None]]
+OnCall = Callable[[HttpCall], None]
 
 
 async def _no_op_before_request(provider: str, credential: Credential) -> None:
@@ -233,6 +242,7 @@ class InstagramCrawler:
         *,
         providers: Mapping[str, InstagramProvider] | None = None,
         before_request: BeforeRequest | None = None,
+        on_call: OnCall | None = None,
         max_body_bytes: int = MAX_BODY_BYTES,
     ) -> None:
         self.session = session
@@ -251,6 +261,8 @@ class InstagramCrawler:
             raise ValueError(f"chains name unknown providers: {unknown}")
         self.timeout_seconds = timeout_seconds
         self.before_request: BeforeRequest = before_request or _no_op_before_request
+        # Told about every HTTP exchange, failed ones included (trace events are built on it).
+        self.on_call = on_call
         self.max_body_bytes = max_body_bytes
 
     # -- public fetches -------------------------------------------------------------------------
@@ -414,6 +426,8 @@ class InstagramCrawler:
             raise _HookFault(err) from None
         timeout = aiohttp.ClientTimeout(total=self.timeout_seconds)
         started = time.perf_counter()
+        status: int | None = None
+        error: str | None = None
         try:
             async with self.session.request(
                 request.method,
@@ -428,15 +442,17 @@ class InstagramCrawler:
                 status = resp.status
                 headers = list(resp.headers.items())
                 url = str(resp.url)
-        except ProviderError:
+        except ProviderError as err:
+            error = str(err)
             raise
         except TimeoutError:
-            raise ProviderUnavailable(
-                f"no answer within {self.timeout_seconds:g}s", provider=provider
-            ) from None
+            error = f"no answer within {self.timeout_seconds:g}s"
+            raise ProviderUnavailable(error, provider=provider) from None
         except aiohttp.ClientError as exc:
-            detail = scrub_text(f"{type(exc).__name__}: {exc}", secrets)
-            raise ProviderUnavailable(f"connection failed: {detail}", provider=provider) from None
+            error = "connection failed: " + scrub_text(f"{type(exc).__name__}: {exc}", secrets)
+            raise ProviderUnavailable(error, provider=provider) from None
+        finally:
+            self._trace(provider, kind, request, status, error, started, secrets)
         elapsed_ms = (time.perf_counter() - started) * 1000.0
         fetched_at = time.time()
         if not any(name.lower() == "date" for name, _ in headers):
@@ -457,6 +473,33 @@ class InstagramCrawler:
             url=url,
             elapsed_ms=elapsed_ms,
             fetched_at=fetched_at,
+        )
+
+    def _trace(
+        self,
+        provider: str,
+        kind: str,
+        request: ProviderRequest,
+        status: int | None,
+        error: str | None,
+        started: float,
+        secrets: list[str],
+    ) -> None:
+        if self.on_call is None:
+            return
+        headers = {k: scrub_text(v, secrets) for k, v in redact_headers(request.headers).items()}
+        self.on_call(
+            HttpCall(
+                provider=provider,
+                kind=kind,
+                method=request.method,
+                url_redacted=scrub_text(request.redacted_url(), secrets),
+                request_headers=headers,
+                status=status,
+                elapsed_ms=(time.perf_counter() - started) * 1000.0,
+                error=scrub_text(error, secrets) if error else None,
+                at=time.time(),
+            )
         )
 
     async def _read_body(self, resp: aiohttp.ClientResponse, provider: str) -> bytes:

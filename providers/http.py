@@ -184,3 +184,18 @@ class RawResponse:
             elapsed_ms=elapsed_ms,
             fetched_at=fetched_at,
         )
+
+
+@dataclass(frozen=True)
+class HttpCall:
+    """One HTTP exchange with a provider, for tracing: URL and headers already redacted."""
+
+    provider: str
+    kind: str
+    method: str
+    url_redacted: str
+    request_headers: dict[str, str]
+    status: int | None
+    elapsed_ms: float
+    error: str | None
+    at: float

@@ -22,14 +22,16 @@ from typing import Any
 import aiohttp
 from sqlalchemy import Engine
 
+from beat.events.trace import trace_events
 from beat.objects import ObjectStore
 from beat.pipeline.instagram import HANDLERS, FlowOutcome, outcome_from
 from beat.pipeline.media import enqueue_media
 from beat.store.instagram import upsert_instagram
+from beat.store.outbox import write_events
 from beat.store.queue import ClaimedRequest, Completion, Failure, RequestQueue
 from providers.crawler import InstagramCrawler, reparse
 from providers.errors import BadInput, ProviderError, TargetFact
-from providers.http import RawResponse
+from providers.http import HttpCall, RawResponse
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +136,7 @@ class BatchRunner:
         self, claims: Sequence[ClaimedRequest], *, batch_id: str, run_id: str, day: date
     ) -> BatchReport:
         report = BatchReport(batch_id=batch_id, requests=len(claims))
+        self._calls: list[HttpCall] = []  # HTTP exchanges since the last flush, for tracing
         started = time.perf_counter()
         results: asyncio.Queue[Processed | None] = asyncio.Queue()
         keeper = asyncio.create_task(self._keep_leases(batch_id, run_id))
@@ -142,6 +145,7 @@ class BatchRunner:
             connector = aiohttp.TCPConnector(limit=self.concurrency, ttl_dns_cache=300)
             async with aiohttp.ClientSession(connector=connector) as session:
                 crawler = self.crawler_factory(session)
+                crawler.on_call = lambda call: self._calls.append(call)
                 gate = asyncio.Semaphore(self.concurrency)
                 await asyncio.gather(
                     *(self._process(crawler, gate, claim, results) for claim in claims)
@@ -210,13 +214,20 @@ class BatchRunner:
                 key = (
                     f"{raw_prefix(self.family, day)}{batch_id}/{run_id[:8]}-{sequence:05d}.jsonl.gz"
                 )
-                await asyncio.to_thread(self.flush, chunk, report, key)
+                calls, self._calls = self._calls, []
+                await asyncio.to_thread(self.flush, chunk, report, key, calls)
                 sequence += 1
                 chunk = []
             if time.monotonic() >= deadline:
                 deadline = time.monotonic() + self.flush_interval
 
-    def flush(self, chunk: Sequence[Processed], report: BatchReport, raw_key: str) -> None:
+    def flush(
+        self,
+        chunk: Sequence[Processed],
+        report: BatchReport,
+        raw_key: str,
+        calls: Sequence[HttpCall] = (),
+    ) -> None:
         """Store raw responses, then rows + statuses + events in one transaction."""
         successes = [p for p in chunk if p.outcome is not None]
         if successes:
@@ -245,6 +256,7 @@ class BatchRunner:
             if self.enqueue_media:  # pictures and post media go to the media family's queue
                 enqueue_media(self.queue, conn, [p for p, _ in profiles], [p for p, _ in posts])
             failed = self.queue.fail(failures, conn=conn)
+            write_events(conn, trace_events(calls))
         self._count(report, kept, chunk, done.fenced_ids, failed)
 
     @staticmethod

@@ -57,6 +57,7 @@ def test_no_credential_in_events_raw_or_logs(
     assert stack.statuses() == {"COMPLETE": 20}
     assert len(SECRETS) == 2
     assert "profile_log_events" in written  # the scan did see the events
+    assert "trace_log" in written and "REDACTED" in written  # and the per-call traces
     logs = "\n".join(record.getMessage() for record in caplog.records)
     for secret in SECRETS:
         assert secret not in written

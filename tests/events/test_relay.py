@@ -189,3 +189,40 @@ def test_unreachable_broker_keeps_events(engine: Engine) -> None:
     assert report.failures == 1 and report.messages == 0
     assert "secret-pw" not in (report.last_error or "")
     assert len(expected_messages(engine)) == total
+
+
+def test_trace_events_reach_identity_dx_without_secrets(engine: Engine) -> None:
+    from beat.events.trace import trace_events
+    from beat.store.outbox import write_events
+    from providers.http import HttpCall, redact_headers, redact_url
+
+    secret = "k-1234567890-secret"
+    call = HttpCall(
+        provider="arraybobo", kind="profile", method="GET",
+        url_redacted=redact_url(f"https://graph.example/v12.0/1?access_token={secret}&fields=x"),
+        request_headers=redact_headers({"x-rapidapi-key": secret, "Accept": "application/json"}),
+        status=200, elapsed_ms=12.5, error=None, at=time.time(),
+    )  # fmt: skip
+    with engine.begin() as conn:
+        write_events(conn, trace_events([call]))
+    queue = Queue(
+        f"test_trace_{uuid.uuid4().hex[:8]}",
+        Exchange("identity.dx", type="topic", durable=True),
+        routing_key="trace_log",
+        durable=True,
+        auto_delete=False,
+    )
+    with Connection(AMQP_URL) as conn:
+        queue(conn.channel()).declare()
+    try:
+        with KombuPublisher(AMQP_URL) as publisher:
+            assert OutboxRelay(engine, publisher).relay().messages == 1
+        [payload] = consume({"trace_log": queue})["trace_log"]
+    finally:
+        with Connection(AMQP_URL) as conn:
+            queue(conn.channel()).delete()
+    assert {"id", "hostname", "serviceName", "timestamp", "timeTaken", "method", "uri",
+            "headers", "responseStatus"} <= set(payload)  # fmt: skip
+    assert payload["serviceName"] == "beat" and payload["responseStatus"] == 200
+    assert secret not in json.dumps(payload)
+    assert payload["headers"]["x-rapidapi-key"] == "REDACTED"
