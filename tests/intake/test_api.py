@@ -85,7 +85,21 @@ async def test_same_idempotency_key_returns_same_id(api: str, engine: Engine) ->
     assert rows(engine)[0] == 1
 
 
+async def test_asset_upload_flow_takes_its_platform_from_params(api: str, engine: Engine) -> None:
+    params = {"entity_type": "PROFILE", "entity_id": "1789", "asset_type": "IMAGE",
+              "original_url": "https://cdn.example/p.jpg", "platform": "INSTAGRAM",
+              "hash": 12345678901234567}  # fmt: skip
+    status, body = await post(api, "asset_upload_flow", {"platform": "INSTAGRAM", "params": params})
+    assert status == 201
+    _, read = await get(api, f"/scrape_request_log/flow/{body['scrape_id']}")
+    assert read["scrape_request_log"]["platform"] == "INSTAGRAM"
+
+
 BAD_REQUESTS = [
+    ("asset_upload_flow", {"params": {"entity_type": "STORY", "entity_id": "1", "platform": "INSTAGRAM",
+                                      "original_url": "https://x/y.jpg"}}, 400, "entity_type"),
+    ("asset_upload_flow", {"params": {"entity_type": "POST", "entity_id": "1", "platform": "INSTAGRAM",
+                                      "original_url": "file:///etc/passwd"}}, 400, "original_url"),
     ("refresh_profile_by_nickname", {"params": {"handle": "x"}}, 404, "unknown flow"),
     ("refresh_profile_by_handle", {"params": {}}, 400, "handle: Field required"),
     ("refresh_profile_by_handle", {"params": {"handle": 42}}, 400, "handle: Input should be a valid string"),
