@@ -15,12 +15,25 @@ from pathlib import Path
 PRODUCTION_BASE_URLS = {
     "graphapi": "https://graph.facebook.com",
     "arraybobo": "https://instagram-scraper-2022.p.rapidapi.com",
+    "jotucker": "https://instagram-scraper2.p.rapidapi.com",
+    "neotank": "https://instagram130.p.rapidapi.com",
+    "bestsolutions": "https://insta-best-performance.p.rapidapi.com",
+    "igapi": "https://igdata.p.rapidapi.com",
+    "rocketapi": "https://v1.rocketapi.io",
+    "lama": "https://api.lamadava.com",
+    "ytapitoken": "https://www.googleapis.com",
+    "ytapi": "https://www.googleapis.com",
+    "youtube138": "https://youtube138.p.rapidapi.com",
+    "yt-v31": "https://youtube-v31.p.rapidapi.com",
+    "yt-search": "https://youtube-v311.p.rapidapi.com",
 }
 
 
 def sandbox_base_urls(sandbox_url: str) -> dict[str, str]:
+    """The sandbox mounts every provider at ``/{name}`` (Graph at ``/graph``)."""
     root = sandbox_url.rstrip("/")
-    return {"graphapi": f"{root}/graph", "arraybobo": f"{root}/arraybobo"}
+    urls = {name: f"{root}/{name}" for name in PRODUCTION_BASE_URLS}
+    return urls | {"graphapi": f"{root}/graph"}
 
 
 @dataclass(frozen=True)
@@ -42,11 +55,23 @@ class Settings:
     max_attempts: int = 3
     concurrency: int = 64
     provider_timeout_seconds: float = 10.0
+    #: Rate limiter: Redis when set (shared by every process everywhere), else a SQLite file
+    #: under BEAT_HOME shared by the processes of this machine.
+    redis_url: str | None = None
+    #: JSON file overriding ``providers.ratelimit.specs.SPECS`` (same shape, merged per section).
+    rate_limits_file: str | None = None
+    #: How long one provider call may wait for rate-limit budget before the request goes back
+    #: to the queue (shared limits) or the next provider is tried (the provider's own limit).
+    limiter_wait_seconds: float = 30.0
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def broker_folder(self) -> Path:
         return self.home / "broker"
+
+    @property
+    def ratelimit_path(self) -> Path:
+        return self.home / "ratelimit.sqlite3"
 
     @property
     def dagster_home(self) -> Path:
@@ -90,4 +115,7 @@ def load_settings() -> Settings:
         max_attempts=_int("BEAT_MAX_ATTEMPTS", 3),
         concurrency=_int("BEAT_CONCURRENCY", 64),
         provider_timeout_seconds=_float("BEAT_PROVIDER_TIMEOUT_SECONDS", 10.0),
+        redis_url=os.environ.get("BEAT_REDIS_URL") or None,
+        rate_limits_file=os.environ.get("BEAT_RATE_LIMITS") or None,
+        limiter_wait_seconds=_float("BEAT_LIMITER_WAIT_SECONDS", 30.0),
     )

@@ -22,6 +22,7 @@ from aiohttp import web
 from sqlalchemy import func, select
 
 from beat.config import Settings, load_settings
+from sandbox import RATE_LIMITS_FILE
 
 
 @dataclass
@@ -215,6 +216,9 @@ def run_demo(requests: int = 300, fault_rate: float = 0.1) -> int:
     services = LocalServices()
     services.start(RequestQueue(engine), token)
     os.environ["BEAT_SANDBOX_URL"] = services.sandbox_url
+    # The providers' own rate specs stay; the global budget that guards paid quotas is
+    # raised (nothing is paid for here). Production keeps the defaults or its own file.
+    os.environ.setdefault("BEAT_RATE_LIMITS", str(RATE_LIMITS_FILE))
     # The sandbox CDN is on loopback, which the media fetcher refuses unless allowed by name.
     os.environ["BEAT_MEDIA_ALLOW_ENDPOINTS"] = services.sandbox_url
     print(f"beat demo: sandbox {services.sandbox_url}, intake API {services.api_url}")

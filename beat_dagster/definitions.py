@@ -14,6 +14,7 @@ from beat_dagster.resources import (
     DatabaseResource,
     MediaResource,
     ObjectStoreResource,
+    RateLimiterResource,
 )
 from beat_dagster.sensors.batches import build_batch_sensor, build_release_sensor
 from beat_dagster.sensors.outbox import outbox_relay_sensor
@@ -64,6 +65,12 @@ def build_definitions(settings: Settings) -> dg.Definitions:
                 base_urls=settings.provider_base_urls,
                 timeout_seconds=settings.provider_timeout_seconds,
                 concurrency=settings.concurrency,
+            ),
+            "rate_limiter": RateLimiterResource(
+                redis_url=settings.redis_url,
+                local_path=str(settings.ratelimit_path),
+                specs_file=settings.rate_limits_file,
+                wait_seconds=settings.limiter_wait_seconds,
             ),
         },
     )

@@ -45,6 +45,7 @@ from beat.store.instagram import (
 from providers.credentials import Credential
 from providers.http import RawResponse
 from providers.instagram import PROVIDERS
+from sandbox import RATE_LIMITS_FILE
 from tests.support import scratch_postgres
 
 GRAPH_SECRET = {"token": "sandbox-graph-token", "user_id": "17841400000000000"}
@@ -155,6 +156,7 @@ def run_ours(
         BEAT_HOME=str(home), BEAT_DATABASE_URL=pg_url, BEAT_SANDBOX_URL=sandbox_url,
         DAGSTER_HOME=str(home / "dagster"), BEAT_CONCURRENCY=str(concurrency),
         BEAT_MEDIA_FROM_BATCHES="0",
+        BEAT_RATE_LIMITS=str(RATE_LIMITS_FILE),
         # Runs execute one after another in this process (the daemon would run them side by
         # side), so two runs of 1000 rather than four of 500.
         BEAT_MAX_INFLIGHT_BATCHES="2",  # the refresh flow alone, as the floor does

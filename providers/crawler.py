@@ -13,38 +13,25 @@ on the next one.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+import random
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC
-from email.utils import formatdate, parsedate_to_datetime
-from typing import Generic, TypeVar
-from urllib.parse import urlsplit
+from email.utils import parsedate_to_datetime
+from typing import ClassVar
 
 import aiohttp
 
-from providers.credentials import Credential, CredentialSource, Outcome
-from providers.errors import (
-    BadInput,
-    CredentialRejected,
-    MalformedResponse,
-    NoProviderAvailable,
-    ProviderError,
-    ProviderFault,
-    ProviderUnavailable,
-    RateLimited,
-    TargetFact,
-    scrub_text,
+from providers.credentials import Credential, CredentialSource
+from providers.engine import (
+    MAX_BODY_BYTES,
+    BeforeRequest,
+    ChainEntry,
+    Crawler,
+    Fetched,
+    OnCall,
 )
-from providers.http import (
-    KIND_POST,
-    KIND_POSTS_PAGE,
-    KIND_PROFILE,
-    HttpCall,
-    ProviderRequest,
-    RawResponse,
-    redact_headers,
-)
+from providers.errors import BadInput
+from providers.http import KIND_POST, KIND_POSTS_PAGE, KIND_PROFILE, RawResponse
 from providers.instagram import PROVIDERS
 from providers.instagram.base import (
     FETCH_POST,
@@ -68,16 +55,13 @@ __all__ = [
     "reparse",
 ]
 
-T = TypeVar("T")
-
-MAX_BODY_BYTES = 5 * 1024 * 1024
 MAX_PAGES = 100
 DAY_SECONDS = 86400.0
 
-#: The original engine's fallback table (``available_sources``), restricted to the providers
-#: implemented here and in the original order. Only ``profile_by_handle`` and
-#: ``post_by_shortcode`` are used by this crawler today; the rest is kept as data for later.
-DEFAULT_CHAINS: dict[str, list[str]] = {
+#: The original engine's fallback table (``available_sources``), in the original order, as data
+#: (``CrawlerResource.chains`` overrides it). A dict entry is a weighted group: its order is
+#: drawn per fetch.
+DEFAULT_CHAINS: dict[str, list[ChainEntry]] = {
     "profile_by_id": ["arraybobo"],
     "profile_by_handle": ["graphapi", "arraybobo"],
     "profile_posts_by_id": ["arraybobo"],
@@ -95,35 +79,6 @@ FETCH_TYPES: dict[str, frozenset[str]] = {
     "profile_by_handle": frozenset({FETCH_PROFILE, FETCH_POSTS}),
     "post_by_shortcode": frozenset({FETCH_POST}),
 }
-
-#: Awaited before every HTTP request (each page counts), e.g. to wait on a rate limiter. Raising
-#: a ``ProviderFault`` (say ``RateLimited``) fails this provider for the fetch and the chain moves
-#: on, without reporting the credential to the credential source.
-BeforeRequest = Callable[[str, Credential], Awaitable[None]]
-OnCall = Callable[[HttpCall], None]
-
-
-async def _no_op_before_request(provider: str, credential: Credential) -> None:
-    return None
-
-
-class _HookFault(Exception):
-    """A ProviderFault raised by ``before_request``: fall back, but don't blame the credential."""
-
-    def __init__(self, error: ProviderFault) -> None:
-        super().__init__(str(error))
-        self.error = error
-
-
-@dataclass(frozen=True)
-class Fetched(Generic[T]):
-    """A fetch result: the value, which provider served it, the raw responses that make it up
-    (re-parse them with ``reparse``) and every failed attempt before it."""
-
-    value: T
-    provider: str
-    raw: list[RawResponse] = field(default_factory=list)
-    attempts: list[tuple[str, str]] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------- pure assembly
@@ -231,39 +186,35 @@ _reparse = reparse
 # --------------------------------------------------------------------------- the crawler
 
 
-class InstagramCrawler:
+class InstagramCrawler(Crawler):
+    FETCH_TYPES: ClassVar[Mapping[str, frozenset[str]]] = FETCH_TYPES
+
     def __init__(
         self,
         session: aiohttp.ClientSession,
         credentials: CredentialSource,
         base_urls: Mapping[str, str],
-        chains: Mapping[str, Sequence[str]] | None = None,
+        chains: Mapping[str, Sequence[ChainEntry]] | None = None,
         timeout_seconds: float = 10.0,
         *,
         providers: Mapping[str, InstagramProvider] | None = None,
         before_request: BeforeRequest | None = None,
         on_call: OnCall | None = None,
         max_body_bytes: int = MAX_BODY_BYTES,
+        rng: random.Random | None = None,
     ) -> None:
-        self.session = session
-        self.credentials = credentials
-        for name, url in base_urls.items():
-            parts = urlsplit(url)
-            if parts.scheme not in ("http", "https") or not parts.netloc:
-                raise ValueError(f"base URL for {name!r} must be an absolute http(s) URL")
-        self.base_urls = dict(base_urls)
-        self.providers: dict[str, InstagramProvider] = dict(providers or PROVIDERS)
-        self.chains: dict[str, list[str]] = {
-            k: list(v) for k, v in (DEFAULT_CHAINS if chains is None else chains).items()
-        }
-        unknown = sorted({p for chain in self.chains.values() for p in chain} - set(self.providers))
-        if unknown:
-            raise ValueError(f"chains name unknown providers: {unknown}")
-        self.timeout_seconds = timeout_seconds
-        self.before_request: BeforeRequest = before_request or _no_op_before_request
-        # Told about every HTTP exchange, failed ones included (trace events are built on it).
-        self.on_call = on_call
-        self.max_body_bytes = max_body_bytes
+        super().__init__(
+            session,
+            credentials,
+            base_urls,
+            DEFAULT_CHAINS if chains is None else chains,
+            timeout_seconds,
+            providers=PROVIDERS if providers is None else providers,
+            before_request=before_request,
+            on_call=on_call,
+            max_body_bytes=max_body_bytes,
+            rng=rng,
+        )
 
     # -- public fetches -------------------------------------------------------------------------
 
@@ -309,63 +260,6 @@ class InstagramCrawler:
         """The module-level ``reparse`` (no network, no instance needed:
         ``InstagramCrawler.reparse(raws)`` works)."""
         return _reparse(raws, providers=providers, max_posts=max_posts, max_age_days=max_age_days)
-
-    # -- the chain --------------------------------------------------------------------------------
-
-    async def _fallback(
-        self,
-        fetch_type: str,
-        attempt: Callable[
-            [InstagramProvider, Credential, str], Awaitable[tuple[T, list[RawResponse]]]
-        ],
-    ) -> Fetched[T]:
-        needs = FETCH_TYPES[fetch_type]
-        attempts: list[tuple[str, str]] = []
-        errors: list[ProviderError] = []
-        for name in self.chains.get(fetch_type, []):
-            provider = self.providers[name]
-            if not needs <= provider.supports:
-                attempts.append((name, f"does not support {fetch_type}"))
-                continue
-            base_url = self.base_urls.get(name)
-            if not base_url:
-                attempts.append((name, "no base URL configured"))
-                continue
-            cred = await self.credentials.pick(name)
-            if cred is None:
-                attempts.append((name, "no eligible credential"))
-                continue
-            secrets = cred.secret_values()
-            try:
-                value, raws = await attempt(provider, cred, base_url)
-            except _HookFault as hook:
-                err = hook.error
-                err.redact(secrets)
-                err.provider = err.provider or name
-                attempts.append((name, str(err)))
-                errors.append(err)
-                continue
-            except ProviderFault as err:
-                err.redact(secrets)
-                err.provider = err.provider or name
-                await self._report_fault(cred, err)
-                attempts.append((name, str(err)))
-                errors.append(err)
-                continue
-            except (TargetFact, BadInput) as err:
-                err.redact(secrets)
-                err.provider = err.provider or name
-                await self.credentials.report(cred, Outcome.ok())
-                raise
-            await self.credentials.report(cred, Outcome.ok())
-            return Fetched(value=value, provider=name, raw=raws, attempts=attempts)
-        raise NoProviderAvailable(attempts=attempts, errors=errors)
-
-    async def _report_fault(self, cred: Credential, err: ProviderFault) -> None:
-        if isinstance(err, RateLimited):
-            await self.credentials.report(cred, Outcome.rate_limited(err.retry_after, str(err)))
-        elif isinstance(err, CredentialRejected):
-            await self.credentials.report(cred, Outcome.dead(str(err)))
 
     # -- one provider -----------------------------------------------------------------------------
 
@@ -413,113 +307,3 @@ class InstagramCrawler:
             )
         result = assemble_profile(profile, pages, max_posts=max_posts, cutoff=cutoff)
         return result, raws
-
-    # -- HTTP -----------------------------------------------------------------------------------
-
-    async def _execute(
-        self, provider: str, kind: str, request: ProviderRequest, cred: Credential
-    ) -> RawResponse:
-        secrets = cred.secret_values()
-        try:
-            await self.before_request(provider, cred)
-        except ProviderFault as err:
-            raise _HookFault(err) from None
-        timeout = aiohttp.ClientTimeout(total=self.timeout_seconds)
-        started = time.perf_counter()
-        status: int | None = None
-        error: str | None = None
-        try:
-            async with self.session.request(
-                request.method,
-                request.url,
-                params=request.params or None,
-                headers=request.headers or None,
-                json=request.json,
-                timeout=timeout,
-                allow_redirects=False,
-            ) as resp:
-                body = await self._read_body(resp, provider)
-                status = resp.status
-                headers = list(resp.headers.items())
-                url = str(resp.url)
-        except ProviderError as err:
-            error = str(err)
-            raise
-        except TimeoutError:
-            error = f"no answer within {self.timeout_seconds:g}s"
-            raise ProviderUnavailable(error, provider=provider) from None
-        except aiohttp.ClientError as exc:
-            error = "connection failed: " + scrub_text(f"{type(exc).__name__}: {exc}", secrets)
-            raise ProviderUnavailable(error, provider=provider) from None
-        finally:
-            self._trace(provider, kind, request, status, error, started, secrets)
-        elapsed_ms = (time.perf_counter() - started) * 1000.0
-        fetched_at = time.time()
-        if not any(name.lower() == "date" for name, _ in headers):
-            headers.append(("Date", formatdate(fetched_at, usegmt=True)))
-        # Providers echo credentials (Graph's paging.next links carry the access token): scrub
-        # them so stored raw responses hold no secret.
-        for value in secrets:
-            encoded = value.encode()
-            if len(encoded) >= 8 and encoded in body:
-                body = body.replace(encoded, b"REDACTED")
-        headers = [(name, scrub_text(v, secrets) if secrets else v) for name, v in headers]
-        return RawResponse.build(
-            provider=provider,
-            kind=kind,
-            status=status,
-            body=body,
-            headers=headers,
-            url=url,
-            elapsed_ms=elapsed_ms,
-            fetched_at=fetched_at,
-        )
-
-    def _trace(
-        self,
-        provider: str,
-        kind: str,
-        request: ProviderRequest,
-        status: int | None,
-        error: str | None,
-        started: float,
-        secrets: list[str],
-    ) -> None:
-        if self.on_call is None:
-            return
-        headers = {k: scrub_text(v, secrets) for k, v in redact_headers(request.headers).items()}
-        self.on_call(
-            HttpCall(
-                provider=provider,
-                kind=kind,
-                method=request.method,
-                url_redacted=scrub_text(request.redacted_url(), secrets),
-                request_headers=headers,
-                status=status,
-                elapsed_ms=(time.perf_counter() - started) * 1000.0,
-                error=scrub_text(error, secrets) if error else None,
-                at=time.time(),
-            )
-        )
-
-    async def _read_body(self, resp: aiohttp.ClientResponse, provider: str) -> bytes:
-        cap = self.max_body_bytes
-        declared = resp.content_length
-        if declared is not None and declared > cap:
-            raise MalformedResponse(
-                f"body of {declared} bytes exceeds the {cap}-byte cap",
-                provider=provider,
-                status=resp.status,
-            )
-        if declared is not None:
-            return await resp.read()
-        chunks: list[bytes] = []
-        total = 0
-        async for chunk in resp.content.iter_chunked(64 * 1024):
-            total += len(chunk)
-            if total > cap:
-                raise MalformedResponse(
-                    f"body exceeds the {cap}-byte cap", provider=provider, status=resp.status
-                )
-            chunks.append(chunk)
-        return b"".join(chunks)

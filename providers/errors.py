@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 __all__ = [
     "BadInput",
     "CredentialRejected",
+    "Deferred",
     "MalformedResponse",
     "NoProviderAvailable",
     "ProviderError",
@@ -165,6 +166,25 @@ class NoProviderAvailable(ProviderFault):
         self.attempts = [(p, scrub_text(r, values)) for p, r in self.attempts]
         for err in self.errors:
             err.redact(values)
+
+
+class Deferred(ProviderError):
+    """Not now, and no other provider would do better: a shared budget (the global or
+    per-handle rate limit) has no room within the wait allowed, or the rate limiter itself is
+    unreachable (it fails closed). The request goes back to the queue for ``retry_after``
+    seconds without spending an attempt; nothing was sent to any provider."""
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        provider: str | None = None,
+        retry_after: float | None = None,
+        denied_by: str | None = None,
+    ) -> None:
+        super().__init__(message, provider=provider)
+        self.retry_after = retry_after
+        self.denied_by = denied_by
 
 
 class TargetFact(ProviderError):

@@ -86,6 +86,8 @@ class ProviderRequest:
     params: dict[str, str] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)
     json: Any = None
+    #: A form body (``application/x-www-form-urlencoded``), e.g. an OAuth token refresh.
+    data: dict[str, str] | None = None
 
     def redacted_url(self) -> str:
         """Full URL (with params) with secrets removed: safe to log."""

@@ -29,11 +29,21 @@ from aiohttp import web
 
 from sandbox import cdn as _cdn
 from sandbox import data
-from sandbox.state import PROVIDER_NAMES, FaultSpec, SandboxState, fingerprint
+from sandbox.gate import STATE_KEY
+from sandbox.state import (
+    DEFAULT_USER_ID,
+    EXPIRED_GRAPH_TOKEN,
+    EXPIRED_RAPIDAPI_KEY,
+    PROVIDER_NAMES,
+    RAPIDAPI_HOST,
+    FaultSpec,
+    Quota,
+    SandboxState,
+    fingerprint,
+)
 
 __all__ = ["STATE_KEY", "RunningSandbox", "build_app", "main", "serve", "start_sandbox"]
 
-STATE_KEY = web.AppKey("sandbox_state", SandboxState)
 PK_KEY = web.AppKey("sandbox_pk_index", dict)
 
 JSON = "application/json"
@@ -105,26 +115,40 @@ def _graph_error(
     return _json_response({"error": error}, status=status, headers=headers)
 
 
+def _graph_throttled(user_id: str, regain_seconds: float) -> web.Response:
+    """Meta's throttling answer: HTTP 400, code 4, minutes to wait in the usage header."""
+    usage = {
+        user_id: [
+            {
+                "type": "instagram",
+                "call_count": 100,
+                "total_cputime": 28,
+                "total_time": 31,
+                "estimated_time_to_regain_access": max(1, round(regain_seconds / 60)),
+            }
+        ]
+    }
+    return _graph_error(
+        400,
+        4,
+        "(#4) Application request limit reached",
+        transient=True,
+        headers={"X-Business-Use-Case-Usage": json.dumps(usage)},
+    )
+
+
+def _graph_expired() -> web.Response:
+    return _graph_error(
+        400,
+        190,
+        "Error validating access token: Session has expired on Monday, 01-Jan-24 00:00:00 PST.",
+        subcode=463,
+    )
+
+
 def _graph_fault(state: SandboxState, spec: FaultSpec, user_id: str) -> web.Response | None:
     if spec.mode == "rate_limit":
-        usage = {
-            user_id: [
-                {
-                    "type": "instagram",
-                    "call_count": 100,
-                    "total_cputime": 28,
-                    "total_time": 31,
-                    "estimated_time_to_regain_access": 1,
-                }
-            ]
-        }
-        return _graph_error(
-            400,
-            4,
-            "(#4) Application request limit reached",
-            transient=True,
-            headers={"X-Business-Use-Case-Usage": json.dumps(usage)},
-        )
+        return _graph_throttled(user_id, 60)
     if spec.mode == "server_error":
         if state.rng.random() < 0.5:
             return _graph_error(
@@ -135,12 +159,7 @@ def _graph_fault(state: SandboxState, spec: FaultSpec, user_id: str) -> web.Resp
             )
         return web.Response(status=503, body=b"Service Unavailable", content_type="text/html")
     if spec.mode == "expired_token":
-        return _graph_error(
-            400,
-            190,
-            "Error validating access token: Session has expired on Monday, 01-Jan-24 00:00:00 PST.",
-            subcode=463,
-        )
+        return _graph_expired()
     return None
 
 
@@ -209,12 +228,17 @@ async def graph_handler(request: web.Request) -> web.StreamResponse:
     kind = "profile" if "followers_count" in fields else "posts_page"
     await _prelude(state, "graphapi", token, kind)
     user_id = request.match_info["user_id"]
+    if token and token in state.providers["graphapi"].expired_keys:
+        return _finish(state, "graphapi", _graph_expired())
     if not token or token not in state.graph_tokens:
         return _finish(
             state,
             "graphapi",
             _graph_error(400, 190, "Invalid OAuth access token - Cannot parse access token"),
         )
+    view = state.admit("graphapi", token)
+    if view is not None and view.over:
+        return _finish(state, "graphapi", _graph_throttled(user_id, view.reset_seconds))
     spec = state.draw_fault("graphapi")
     if spec is not None:
         if spec.mode == "slow":
@@ -253,18 +277,22 @@ def _rapid_headers(remaining: int = 999) -> dict[str, str]:
     }
 
 
+def _arraybobo_throttled(retry_after: float) -> web.Response:
+    headers = _rapid_headers(remaining=0)
+    headers["Retry-After"] = str(max(1, round(retry_after)))
+    return _json_response(
+        {
+            "message": "You have exceeded the rate limit per second for your plan, BASIC, "
+            "by the API provider"
+        },
+        status=429,
+        headers=headers,
+    )
+
+
 def _arraybobo_fault(state: SandboxState, spec: FaultSpec) -> web.Response | None:
     if spec.mode == "rate_limit":
-        headers = _rapid_headers(remaining=0)
-        headers["Retry-After"] = "1"
-        return _json_response(
-            {
-                "message": "You have exceeded the rate limit per second for your plan, BASIC, "
-                "by the API provider"
-            },
-            status=429,
-            headers=headers,
-        )
+        return _arraybobo_throttled(1)
     if spec.mode == "server_error":
         if state.rng.random() < 0.5:
             return _json_response({"message": "Internal Server Error"}, status=500)
@@ -286,8 +314,11 @@ async def _arraybobo(request: web.Request, kind: str) -> web.Response | FaultSpe
             {"message": "Invalid API key. Go to https://docs.rapidapi.com/docs/keys for details."},
             status=401,
         )
-    if key not in state.rapidapi_keys:
+    if key not in state.rapidapi_keys or key in state.providers["arraybobo"].expired_keys:
         return _json_response(_NOT_SUBSCRIBED, status=403)
+    view = state.admit("arraybobo", key)
+    if view is not None and view.over:
+        return _arraybobo_throttled(view.reset_seconds)
     spec = state.draw_fault("arraybobo")
     if spec is None:
         return None
@@ -452,10 +483,11 @@ async def admin_config(request: web.Request) -> web.Response:
             if latency < 0:
                 raise ValueError("latency_ms must be >= 0")
             state.latency_ms = latency
+        # In place: the provider registry shares these sets.
         if "graph_tokens" in payload:
-            state.graph_tokens = {str(t) for t in payload["graph_tokens"]}
+            _replace(state.graph_tokens, payload["graph_tokens"])
         if "rapidapi_keys" in payload:
-            state.rapidapi_keys = {str(k) for k in payload["rapidapi_keys"]}
+            _replace(state.rapidapi_keys, payload["rapidapi_keys"])
         if "reference_time" in payload:
             ref = payload["reference_time"]
             state.reference_time = None if ref is None else int(ref)
@@ -469,6 +501,12 @@ async def admin_config(request: web.Request) -> web.Response:
             "rapidapi_keys": len(state.rapidapi_keys),
         }
     )
+
+
+def _replace(target: set[str], values: Any) -> None:
+    fresh = {str(v) for v in values}
+    target.clear()
+    target.update(fresh)
 
 
 async def admin_health(request: web.Request) -> web.Response:
@@ -492,11 +530,36 @@ async def index(request: web.Request) -> web.Response:
     )
 
 
+def _register_builtin(state: SandboxState) -> None:
+    """Graph and ArrayBobo read their key sets from the state; share them with the registry
+    so quotas, expired keys and ``credential_secrets`` treat them like every other provider."""
+    graph = state.add_provider(
+        "graphapi",
+        keys=(),
+        expired_keys=[EXPIRED_GRAPH_TOKEN],
+        # Business Use Case budget of a token with modest reach (4800 x impressions a day).
+        quota=Quota(limit=4800, window_seconds=86400.0),
+        secret=lambda token: {"token": token, "user_id": DEFAULT_USER_ID},
+    )
+    graph.keys = state.graph_tokens
+    rapid = state.add_provider(
+        "arraybobo",
+        keys=(),
+        expired_keys=[EXPIRED_RAPIDAPI_KEY],
+        quota=Quota(limit=100, window_seconds=30.0),
+        secret=lambda key: {"x-rapidapi-key": key, "x-rapidapi-host": RAPIDAPI_HOST},
+    )
+    rapid.keys = state.rapidapi_keys
+
+
 def build_app(
     state: SandboxState | None = None, cdn_config: _cdn.CdnConfig | None = None
 ) -> web.Application:
     app = web.Application()
-    app[STATE_KEY] = state if state is not None else SandboxState()
+    state = state if state is not None else SandboxState()
+    app[STATE_KEY] = state
+    if "graphapi" not in state.providers:
+        _register_builtin(state)
     app[PK_KEY] = {}
     _cdn.add_routes(app, cdn_config)
     app.router.add_get("/", index)
@@ -535,7 +598,9 @@ class RunningSandbox:
 
     @property
     def base_urls(self) -> dict[str, str]:
-        return {"graphapi": self.graph_url, "arraybobo": self.arraybobo_url}
+        """Every emulated provider's base URL (each is mounted at ``/{name}``)."""
+        mounted = {name: f"{self.url}/{name}" for name in self.state.providers}
+        return mounted | {"graphapi": self.graph_url, "arraybobo": self.arraybobo_url}
 
     def credential_secrets(self) -> dict[str, list[dict[str, str]]]:
         return self.state.credential_secrets()

@@ -30,8 +30,9 @@ from beat.store.instagram import upsert_instagram
 from beat.store.outbox import write_events
 from beat.store.queue import ClaimedRequest, Completion, Failure, RequestQueue
 from providers.crawler import InstagramCrawler, reparse
-from providers.errors import BadInput, ProviderError, TargetFact
+from providers.errors import BadInput, Deferred, ProviderError, TargetFact
 from providers.http import HttpCall, RawResponse
+from providers.ratelimit import target_handle
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ class BatchReport:
     completed: int = 0
     failed: int = 0
     retried: int = 0
+    deferred: int = 0
     fenced: int = 0
     profiles: int = 0
     posts: int = 0
@@ -64,6 +66,7 @@ class BatchReport:
             "completed": self.completed,
             "failed": self.failed,
             "retried": self.retried,
+            "deferred_by_rate_limits": self.deferred,
             "fenced": self.fenced,
             "failure_rate": round(self.failure_rate, 4),
             "provider_mix": dict(self.providers),
@@ -82,6 +85,8 @@ class Processed:
     outcome: FlowOutcome | None = None
     error: str | None = None
     retryable: bool = False
+    #: Our own rate limits said "not now": back to the queue after this long, attempt refunded.
+    defer_seconds: float | None = None
 
 
 def classify(exc: BaseException) -> tuple[str, bool]:
@@ -90,6 +95,8 @@ def classify(exc: BaseException) -> tuple[str, bool]:
     A reason reads "<kind> <ErrorType>...: <message>", so failures can be counted by kind.
     Provider errors already name their type, provider and status (and hold no secret).
     """
+    if isinstance(exc, Deferred):
+        return f"deferred {exc}", True
     if isinstance(exc, TargetFact):
         return f"target {exc}", False
     if isinstance(exc, BadInput):
@@ -98,6 +105,12 @@ def classify(exc: BaseException) -> tuple[str, bool]:
         return f"provider {exc}", True
     # A bug of ours: retry (bounded by max_attempts) and keep the type for the operator.
     return f"internal {type(exc).__name__}: {exc}", True
+
+
+def _defer_seconds(exc: BaseException) -> float | None:
+    if not isinstance(exc, Deferred):
+        return None
+    return max(1.0, exc.retry_after or 0.0)
 
 
 def reason_kind(reason: str) -> str:
@@ -171,13 +184,19 @@ class BatchRunner:
     ) -> None:
         async with gate:
             try:
-                outcome = await HANDLERS[claim.flow](crawler, claim.params)
+                # The per-handle rate limit keys on the request's target.
+                with target_handle(claim.params.get("handle")):
+                    outcome = await HANDLERS[claim.flow](crawler, claim.params)
                 await results.put(Processed(claim, outcome=outcome))
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # every failure becomes a per-request status
                 reason, retryable = classify(exc)
-                await results.put(Processed(claim, error=reason, retryable=retryable))
+                defer = _defer_seconds(exc)
+                processed = Processed(
+                    claim, error=reason, retryable=retryable, defer_seconds=defer
+                )
+                await results.put(processed)
 
     async def _keep_leases(self, batch_id: str, run_id: str) -> None:
         interval = max(1.0, self.queue.lease_seconds / 3)
@@ -234,7 +253,13 @@ class BatchRunner:
             self.objects.put(raw_key, self._raw_lines(successes), "application/gzip")
             report.raw_objects += 1
         failures = [
-            Failure(p.claim.id, p.claim.attempt, p.error or "unknown", p.retryable)
+            Failure(
+                p.claim.id,
+                p.claim.attempt,
+                p.error or "unknown",
+                p.retryable,
+                defer_seconds=p.defer_seconds,
+            )
             for p in chunk
             if p.outcome is None
         ]
@@ -286,7 +311,9 @@ class BatchRunner:
         report.completed += len(kept)
         report.fenced += len(fenced_ids) + len(failed.fenced_ids)
         report.failed += len(failed.failed_ids)
-        report.retried += len(failed.retried_ids)
+        deferred = {p.claim.id for p in chunk if p.defer_seconds is not None}
+        report.deferred += len(deferred & set(failed.retried_ids))
+        report.retried += len(set(failed.retried_ids) - deferred)
         for outcome in kept:
             report.providers[outcome.provider] += 1
             report.profiles += len(outcome.profiles)

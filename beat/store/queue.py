@@ -182,6 +182,10 @@ class Failure:
     error: str
     retryable: bool
     provider: str | None = None
+    #: Not the request's fault nor the provider's: our own budget (rate limiter) said "not
+    #: now". The row goes back to PENDING after exactly this many seconds and the attempt is
+    #: given back (max_attempts grows by one), so waiting for budget never fails a request.
+    defer_seconds: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,6 +217,7 @@ class _Settlement:
     retryable: bool
     provider: str | None
     delay_seconds: float
+    deferred: bool = False
 
 
 _ById = TypeVar("_ById", Completion, Failure, _Settlement)
@@ -391,12 +396,13 @@ SELECT id FROM jsonb_to_recordset(CAST(:items AS jsonb)) AS v(id bigint)
 EXCEPT ALL
 SELECT id FROM completed"""
 
-_PG_RETRY = "(v.retryable AND t.attempt < t.max_attempts)"
+_PG_RETRY = "(v.deferred OR (v.retryable AND t.attempt < t.max_attempts))"
 PG_SETTLE_SQL = f"""\
 WITH settled AS (
     UPDATE scrape_request_log AS t
     SET status = CASE WHEN {_PG_RETRY} THEN 'PENDING' ELSE 'FAILED' END,
-        retry_count = t.retry_count + CASE WHEN {_PG_RETRY} THEN 1 ELSE 0 END,
+        retry_count = t.retry_count + CASE WHEN {_PG_RETRY} AND NOT v.deferred THEN 1 ELSE 0 END,
+        max_attempts = t.max_attempts + CASE WHEN v.deferred THEN 1 ELSE 0 END,
         run_after = CASE WHEN {_PG_RETRY}
                          THEN now() + make_interval(secs => v.delay_seconds)
                          ELSE t.run_after END,
@@ -407,7 +413,7 @@ WITH settled AS (
         updated_at = now()
     FROM jsonb_to_recordset(CAST(:items AS jsonb)) AS v(
         id bigint, attempt integer, error text, retryable boolean, provider varchar,
-        delay_seconds float8)
+        delay_seconds float8, deferred boolean)
     WHERE t.id = v.id AND t.attempt = v.attempt AND t.status = 'PROCESSING'
     RETURNING t.*, v.error AS settle_error
 ),
@@ -510,11 +516,12 @@ SET status = 'COMPLETE',
 WHERE id = :id AND attempt = :attempt AND status = 'PROCESSING'
 RETURNING {_LITE_ROWS}"""
 
-_LITE_RETRY = "(:retryable AND attempt < max_attempts)"
+_LITE_RETRY = "(:deferred OR (:retryable AND attempt < max_attempts))"
 SQLITE_SETTLE_SQL = f"""\
 UPDATE scrape_request_log
 SET status = CASE WHEN {_LITE_RETRY} THEN 'PENDING' ELSE 'FAILED' END,
-    retry_count = retry_count + CASE WHEN {_LITE_RETRY} THEN 1 ELSE 0 END,
+    retry_count = retry_count + CASE WHEN {_LITE_RETRY} AND NOT :deferred THEN 1 ELSE 0 END,
+    max_attempts = max_attempts + CASE WHEN :deferred THEN 1 ELSE 0 END,
     run_after = CASE WHEN {_LITE_RETRY} THEN :retry_at ELSE run_after END,
     data = CASE WHEN {_LITE_RETRY} THEN data ELSE :error END,
     last_error = :error,
@@ -665,6 +672,7 @@ class _Postgres:
                 "retryable": s.retryable,
                 "provider": s.provider,
                 "delay_seconds": s.delay_seconds,
+                "deferred": s.deferred,
             }
             for s in items
         ]
@@ -944,6 +952,7 @@ class _SQLite:
                 "error": s.error,
                 "retryable": s.retryable,
                 "provider": s.provider,
+                "deferred": s.deferred,
                 "now": now,
                 "retry_at": now + timedelta(seconds=s.delay_seconds),
             }
@@ -1181,7 +1190,13 @@ class RequestQueue:
         """Retry with backoff if `retryable` and attempts remain, else mark FAILED."""
         settlements = [
             _Settlement(
-                f.id, f.attempt, f.error, f.retryable, f.provider, self._backoff_seconds(f.attempt)
+                f.id,
+                f.attempt,
+                f.error,
+                f.retryable,
+                f.provider,
+                self._backoff_seconds(f.attempt) if f.defer_seconds is None else f.defer_seconds,
+                deferred=f.defer_seconds is not None,
             )
             for f in failures
         ]

@@ -8,7 +8,6 @@ import dagster as dg
 
 from beat.flows import FAMILIES
 from beat.pipeline.batch import BatchReport, BatchRunner, read_raw_day
-from beat.store.credentials import load_credentials
 from beat.store.instagram import upsert_instagram
 from beat_dagster.partitions import daily_partitions
 from beat_dagster.resources import (
@@ -17,6 +16,7 @@ from beat_dagster.resources import (
     DatabaseResource,
     MediaResource,
     ObjectStoreResource,
+    RateLimiterResource,
 )
 from beat_dagster.tags import BATCH_ID_TAG, PLATFORM_TAG
 
@@ -59,6 +59,7 @@ def instagram_batch(
     database: DatabaseResource,
     objects: ObjectStoreResource,
     crawler: CrawlerResource,
+    rate_limiter: RateLimiterResource,
     broker: BrokerResource,
     media: MediaResource,
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
@@ -70,7 +71,9 @@ def instagram_batch(
         yield from rebuild_days(database, objects, days)
         return
     day = date.fromisoformat(context.partition_key)
-    report = process_batch(context.run_id, batch_id, day, database, objects, crawler, media)
+    report = process_batch(
+        context.run_id, batch_id, day, database, objects, crawler, rate_limiter, media
+    )
     # Publish this batch's events now; whatever the broker refuses waits in the outbox for
     # outbox_relay_sensor, so a broker outage never fails (or loses) a batch.
     relayed = 0
@@ -96,23 +99,33 @@ def process_batch(
     database: DatabaseResource,
     objects: ObjectStoreResource,
     crawler: CrawlerResource,
+    rate_limiter: RateLimiterResource,
     media: MediaResource,
 ) -> BatchReport:
     queue = database.queue()
     # Adopting (rather than trusting the sensor's claim) lets a re-executed run pick up
     # exactly the requests its failed predecessor left unfinished.
     claims = queue.adopt_batch(batch_id, run_id)
-    credentials = load_credentials(database.engine())
-    runner = BatchRunner(
-        queue=queue,
-        engine=database.engine(),
-        objects=objects.store(),
-        crawler_factory=lambda session: crawler.crawler(session, credentials),
-        family=FAMILY.name,
-        concurrency=crawler.concurrency,
-        enqueue_media=media.from_batches,
-    )
-    return asyncio.run(runner.run(claims, batch_id=batch_id, run_id=run_id, day=day))
+    credentials = database.credential_pool()
+
+    async def run() -> BatchReport:
+        limiter = rate_limiter.limiter()  # opened in the loop that uses it
+        hook = rate_limiter.before_request(limiter)
+        runner = BatchRunner(
+            queue=queue,
+            engine=database.engine(),
+            objects=objects.store(),
+            crawler_factory=lambda session: crawler.crawler(session, credentials, hook),
+            family=FAMILY.name,
+            concurrency=crawler.concurrency,
+            enqueue_media=media.from_batches,
+        )
+        try:
+            return await runner.run(claims, batch_id=batch_id, run_id=run_id, day=day)
+        finally:
+            await limiter.aclose()
+
+    return asyncio.run(run())
 
 
 def rebuild_days(

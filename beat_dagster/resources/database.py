@@ -3,6 +3,7 @@ from functools import cache
 import dagster as dg
 from sqlalchemy import Engine
 
+from beat.store.credentials import DbCredentialPool
 from beat.store.db import make_engine, upgrade
 from beat.store.queue import RequestQueue
 
@@ -15,6 +16,12 @@ def _engine(url: str) -> Engine:
     return engine
 
 
+@cache
+def _pools(url: str) -> DbCredentialPool:
+    # One pool per process: its in-memory snapshot is what keeps pick() off the database.
+    return DbCredentialPool(_engine(url))
+
+
 class DatabaseResource(dg.ConfigurableResource):
     """The app database: scrape_request_log (the queue), warehouse tables and the outbox."""
 
@@ -24,6 +31,11 @@ class DatabaseResource(dg.ConfigurableResource):
 
     def engine(self) -> Engine:
         return _engine(self.url)
+
+    def credential_pool(self) -> DbCredentialPool:
+        """Provider credentials from the `credential` table (plus BEAT_CREDENTIALS), with
+        cooling, probing and dead states shared by every process through the table."""
+        return _pools(self.url)
 
     def queue(self) -> RequestQueue:
         return RequestQueue(

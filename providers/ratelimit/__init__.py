@@ -33,6 +33,7 @@ from providers.ratelimit.policy import (
     handle_key,
     limits_for,
     make_before_request,
+    specs_with,
     target_handle,
 )
 from providers.ratelimit.redis_backend import RedisRateLimiter
@@ -55,5 +56,6 @@ __all__ = [
     "handle_key",
     "limits_for",
     "make_before_request",
+    "specs_with",
     "target_handle",
 ]

@@ -42,8 +42,12 @@ __all__ = [
     "handle_key",
     "limits_for",
     "make_before_request",
+    "specs_with",
     "target_handle",
 ]
+
+#: How soon a request refused because the limiter's backend is down comes back.
+LIMITER_DOWN_RETRY_SECONDS = 10.0
 
 _target: ContextVar[str | None] = ContextVar("beat_ratelimit_target_handle", default=None)
 
@@ -131,6 +135,24 @@ class RateSpecs:
 DEFAULT_SPECS = RateSpecs.from_mapping(SPECS)
 
 
+def specs_with(override: Mapping[str, Any] | None) -> RateSpecs:
+    """``SPECS`` with an operator's override applied: ``providers`` and ``aliases`` entries
+    are merged name by name; ``default``, ``global`` and ``per_handle`` replace the defaults
+    when given (``"global": {}`` drops the global stack)."""
+    if not override:
+        return DEFAULT_SPECS
+    unknown = set(override) - {"providers", "aliases", "default", "global", "per_handle"}
+    if unknown:
+        raise ValueError(f"unknown rate-limit sections {sorted(unknown)}")
+    merged: dict[str, Any] = dict(SPECS)
+    for section in ("providers", "aliases"):
+        merged[section] = {**SPECS[section], **override.get(section, {})}
+    for section in ("default", "global", "per_handle"):
+        if section in override:
+            merged[section] = override[section]
+    return RateSpecs.from_mapping(merged)
+
+
 def handle_key(handle: str) -> str:
     """A handle as it appears in a limit key: stripped, without ``@``, lower-cased (handles
     are case-insensitive; merging two case variants only makes a limit stricter). Anything
@@ -185,9 +207,14 @@ def make_before_request(
 ) -> Callable[[str, Credential], Awaitable[None]]:
     """An ``InstagramCrawler(before_request=...)`` hook: wait for ``limits_for(provider,
     handle)``. The handle comes from ``handle_of(provider, credential)``, by default from
-    ``target_handle(...)``. When the wait would exceed ``timeout`` it raises
-    ``RateLimitTimeout``, and when the backend is down ``LimiterUnavailable``; both are
-    ``ProviderFault``s, so the crawler skips the provider without blaming the credential."""
+    ``target_handle(...)``.
+
+    When the wait would exceed ``timeout``: if the provider's own limit refused, it raises
+    ``RateLimitTimeout`` (a ``ProviderFault``: the crawler moves on to the next provider
+    without blaming the credential); if a shared limit refused (global, per handle), no other
+    provider would fare better, so it raises ``Deferred`` and the request returns to the
+    queue. A backend that is down raises ``Deferred`` too: the limiter fails closed."""
+    from providers.errors import Deferred
     from providers.ratelimit.errors import LimiterUnavailable, RateLimitTimeout
 
     pick = handle_of or (lambda provider, credential: _target.get())
@@ -201,8 +228,18 @@ def make_before_request(
             return
         try:
             await limiter.acquire(lims, timeout=timeout)
-        except (RateLimitTimeout, LimiterUnavailable) as err:
+        except RateLimitTimeout as err:
             err.provider = err.provider or provider
-            raise
+            if (err.denied_by or "").startswith("provider:"):
+                raise
+            raise Deferred(
+                str(err), provider=provider, retry_after=err.retry_after, denied_by=err.denied_by
+            ) from None
+        except LimiterUnavailable as err:
+            raise Deferred(
+                f"rate limiter unavailable, failing closed: {err}",
+                provider=provider,
+                retry_after=LIMITER_DOWN_RETRY_SECONDS,
+            ) from None
 
     return before_request

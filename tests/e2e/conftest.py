@@ -15,6 +15,7 @@ from beat.demo import LocalServices, submit_all
 from beat.store.credentials import SANDBOX_CREDENTIALS, save_credentials
 from beat.store.db import make_engine, upgrade
 from beat.store.queue import RequestQueue
+from sandbox import RATE_LIMITS_FILE
 from tests.support import scratch_postgres
 
 TOKEN = "e2e-token-abcdefghijkl"
@@ -36,6 +37,7 @@ class Stack:
             "DAGSTER_HOME": str(self.home / "dagster"),
             # Most tests look at one family; the media test turns this on.
             "BEAT_MEDIA_FROM_BATCHES": "0",
+            "BEAT_RATE_LIMITS": str(RATE_LIMITS_FILE),
             "BEAT_MEDIA_ALLOW_ENDPOINTS": self.services.sandbox_url,
         }
 
