@@ -116,12 +116,16 @@ def cmd_api(args: argparse.Namespace) -> int:
     from aiohttp import web
 
     from beat.intake.api import build_api
+    from beat.intake.refresh import InlineRefresher
 
-    token = load_settings().api_token
-    if not token:
+    settings = load_settings()
+    if not settings.api_token:
         print("set BEAT_API_TOKEN: the API refuses writes without a token", file=sys.stderr)
         return 2
-    web.run_app(build_api(_queue(), token=token), host=args.host, port=args.port)
+    queue = _queue()
+    refresher = InlineRefresher.from_settings(queue.engine, settings)
+    app = build_api(queue, token=settings.api_token, refresher=refresher)
+    web.run_app(app, host=args.host, port=args.port)
     return 0
 
 

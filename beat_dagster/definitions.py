@@ -8,6 +8,11 @@ from beat.config import Settings, load_settings
 from beat.flows import FAMILIES
 from beat_dagster.assets.instagram import instagram_batch, instagram_batch_job
 from beat_dagster.assets.media import media, media_batch_job
+from beat_dagster.assets.providers import (
+    provider_health,
+    provider_health_job,
+    provider_health_schedule,
+)
 from beat_dagster.resources import (
     BrokerResource,
     CrawlerResource,
@@ -33,8 +38,9 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         for family, job in batch_jobs.items()
     ]
     return dg.Definitions(
-        assets=[instagram_batch, media],
-        jobs=list(batch_jobs.values()),
+        assets=[instagram_batch, media, provider_health],
+        jobs=[*batch_jobs.values(), provider_health_job],
+        schedules=[provider_health_schedule],
         # Materializations launched from the UI run in-process too (a process per step costs
         # 8-20 s here and buys nothing: the work is concurrent inside one asyncio loop).
         executor=dg.in_process_executor,

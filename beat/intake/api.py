@@ -18,8 +18,10 @@ from typing import Any
 from aiohttp import web
 
 from beat.flows import FlowRejected
+from beat.intake.refresh import InlineRefresher
 from beat.intake.submission import Submission, parse_submission
 from beat.store.queue import RequestQueue
+from providers.errors import BadInput, Deferred, ProviderError, TargetFact
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +29,9 @@ MAX_BODY_BYTES = 64 * 1024
 QUEUE_KEY = web.AppKey("queue", RequestQueue)
 TOKEN_KEY = web.AppKey("token", str)
 HEARTBEAT_KEY = web.AppKey("heartbeat", dict)
+REFRESHER_KEY = web.AppKey("refresher", InlineRefresher)
+#: The original API's error code for "the rate limiter said no" (kept for its clients).
+CONCURRENCY_LIMIT_CODE = 2
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -36,9 +41,11 @@ def success(message: str, http_status: int = 200, **payload: Any) -> web.Respons
     return web.json_response(body, status=http_status, dumps=_dumps)
 
 
-def error(message: str, http_status: int) -> web.Response:
-    body = {"status": {"type": "ERROR", "message": message, "code": http_status}}
-    return web.json_response(body, status=http_status)
+def error(
+    message: str, http_status: int, *, code: int | None = None, **payload: Any
+) -> web.Response:
+    body = {"status": {"type": "ERROR", "message": message, "code": code or http_status}}
+    return web.json_response({**body, **payload}, status=http_status, dumps=_dumps)
 
 
 def _dumps(value: Any) -> str:
@@ -151,6 +158,34 @@ def public_view(record: Any) -> dict[str, Any]:
     return {name: getattr(record, name, None) for name in fields}
 
 
+@require_token
+async def get_profile(request: web.Request) -> web.Response:
+    """The stored profile, refreshed inline through the rate limits when older than a day
+    (or ``force_refresh=true``). Token required: a refresh spends provider budget."""
+    if request.match_info["platform"].lower() != "instagram":
+        return error("inline refresh serves platform instagram only", 404)
+    force = request.query.get("force_refresh", "false").lower() == "true"
+    try:
+        answer = await request.app[REFRESHER_KEY].profile(request.match_info["handle"], force=force)
+    except Deferred as exc:
+        wait = max(1, round(exc.retry_after or 1))
+        if exc.denied_by is None:  # the limiter's store is down: it failed closed
+            response = error("rate limiter unavailable; try again later", 503, retry_after=wait)
+        else:
+            response = error(
+                "Concurrency Limit Exceeded", 429, code=CONCURRENCY_LIMIT_CODE, retry_after=wait
+            )
+        response.headers["Retry-After"] = str(wait)
+        return response
+    except BadInput as exc:
+        return error(str(exc), 400)
+    except TargetFact as exc:
+        return error(str(exc), 404)
+    except ProviderError as exc:
+        return error(f"no provider could refresh the profile: {exc}", 502)
+    return success("profile", profile=answer.profile, refreshed=answer.refreshed)
+
+
 async def get_heartbeat(request: web.Request) -> web.Response:
     if request.app[HEARTBEAT_KEY]["beat"]:
         return success("beat is up")
@@ -166,7 +201,9 @@ async def put_heartbeat(request: web.Request) -> web.Response:
     return success(f"heartbeat set to {value}")
 
 
-def build_api(queue: RequestQueue, *, token: str) -> web.Application:
+def build_api(
+    queue: RequestQueue, *, token: str, refresher: InlineRefresher | None = None
+) -> web.Application:
     if not token:
         raise ValueError("the intake API needs a token for writes: set BEAT_API_TOKEN")
     app = web.Application(middlewares=[envelope_errors], client_max_size=MAX_BODY_BYTES)
@@ -177,4 +214,9 @@ def build_api(queue: RequestQueue, *, token: str) -> web.Application:
     app.router.add_get("/scrape_request_log/flow/{id}", get_request)
     app.router.add_get("/heartbeat", get_heartbeat)
     app.router.add_put("/heartbeat", put_heartbeat)
+    if refresher is not None:
+        app[REFRESHER_KEY] = refresher
+        app.router.add_get("/profiles/{platform}/byhandle/{handle}", get_profile)
+        app.on_startup.append(lambda _: refresher.start())
+        app.on_cleanup.append(lambda _: refresher.close())
     return app

@@ -193,9 +193,7 @@ class BatchRunner:
             except Exception as exc:  # every failure becomes a per-request status
                 reason, retryable = classify(exc)
                 defer = _defer_seconds(exc)
-                processed = Processed(
-                    claim, error=reason, retryable=retryable, defer_seconds=defer
-                )
+                processed = Processed(claim, error=reason, retryable=retryable, defer_seconds=defer)
                 await results.put(processed)
 
     async def _keep_leases(self, batch_id: str, run_id: str) -> None:
@@ -286,19 +284,13 @@ class BatchRunner:
 
     @staticmethod
     def _raw_lines(successes: Sequence[Processed]) -> bytes:
-        lines = []
+        records = []
         for p in successes:
             assert p.outcome is not None
-            record = {
-                "request_id": p.claim.id,
-                "attempt": p.claim.attempt,
-                "flow": p.claim.flow,
-                "params": p.claim.params,
-                "provider": p.outcome.provider,
-                "responses": [r.to_dict() for r in p.outcome.raw],
-            }
-            lines.append(json.dumps(record, separators=(",", ":")))
-        return gzip.compress(("\n".join(lines) + "\n").encode(), compresslevel=1)
+            records.append(
+                raw_record(p.claim.id, p.claim.attempt, p.claim.flow, p.claim.params, p.outcome)
+            )
+        return raw_lines(records)
 
     @staticmethod
     def _count(
@@ -321,6 +313,25 @@ class BatchRunner:
         for p in chunk:
             if p.error and p.claim.id in set(failed.failed_ids) | set(failed.retried_ids):
                 report.failure_reasons[reason_kind(p.error)] += 1
+
+
+def raw_record(
+    request_id: int | None, attempt: int, flow: str, params: dict[str, Any], outcome: FlowOutcome
+) -> dict[str, Any]:
+    """What a stored raw line holds: enough for a backfill to rebuild the rows."""
+    return {
+        "request_id": request_id,
+        "attempt": attempt,
+        "flow": flow,
+        "params": params,
+        "provider": outcome.provider,
+        "responses": [r.to_dict() for r in outcome.raw],
+    }
+
+
+def raw_lines(records: Sequence[dict[str, Any]]) -> bytes:
+    lines = [json.dumps(record, separators=(",", ":")) for record in records]
+    return gzip.compress(("\n".join(lines) + "\n").encode(), compresslevel=1)
 
 
 def read_raw_day(objects: ObjectStore, family: str, day: date) -> list[FlowOutcome]:

@@ -1,17 +1,8 @@
-import json
-from pathlib import Path
-
 import dagster as dg
 
+from beat.limits import load_specs, open_limiter, rate_limit_hook
 from providers.engine import BeforeRequest
-from providers.ratelimit import (
-    LocalRateLimiter,
-    RateLimiter,
-    RateSpecs,
-    RedisRateLimiter,
-    make_before_request,
-    specs_with,
-)
+from providers.ratelimit import RateLimiter, RateSpecs
 
 
 class RateLimiterResource(dg.ConfigurableResource):
@@ -29,19 +20,11 @@ class RateLimiterResource(dg.ConfigurableResource):
     wait_seconds: float = 30.0
 
     def specs(self) -> RateSpecs:
-        if not self.specs_file:
-            return specs_with(None)
-        try:
-            override = json.loads(Path(self.specs_file).read_text())
-        except (OSError, ValueError) as exc:
-            raise ValueError(f"cannot read rate limits from {self.specs_file}: {exc}") from None
-        return specs_with(override)
+        return load_specs(self.specs_file)
 
     def limiter(self) -> RateLimiter:
         """A new limiter (open it inside the event loop that uses it; ``aclose`` when done)."""
-        if self.redis_url:
-            return RedisRateLimiter.from_url(self.redis_url, specs=self.specs())
-        return LocalRateLimiter(self.local_path, specs=self.specs())
+        return open_limiter(self.redis_url, self.local_path, self.specs())
 
     def before_request(self, limiter: RateLimiter) -> BeforeRequest:
-        return make_before_request(limiter, timeout=self.wait_seconds, specs=self.specs())
+        return rate_limit_hook(limiter, self.specs(), self.wait_seconds)

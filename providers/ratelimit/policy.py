@@ -14,6 +14,13 @@ so ``make_before_request`` reads it from a context variable that callers set aro
     with target_handle("nike"):
         await crawler.profile_with_posts("nike")
 
+What each limit counts: a provider's own limit counts HTTP calls (what the provider meters);
+the global budget and the per-handle limit count *fetches* (the original's "20,000 profile
+refreshes a day, one per handle per second"). Inside a ``target_handle`` block the first call
+acquires the whole stack at once, all-or-nothing; later calls of the same fetch (next pages,
+or the next provider after a fault) acquire only their provider's limit. Outside such a block
+every call acquires the whole stack.
+
 Callers that issue requests themselves use ``await limiter.acquire_for(provider, handle,
 timeout=...)`` (and ``limiter.refund(grant)`` if the request is then not sent).
 """
@@ -49,7 +56,17 @@ __all__ = [
 #: How soon a request refused because the limiter's backend is down comes back.
 LIMITER_DOWN_RETRY_SECONDS = 10.0
 
-_target: ContextVar[str | None] = ContextVar("beat_ratelimit_target_handle", default=None)
+class _Fetch:
+    """One fetch's target and whether its shared budget has been charged yet."""
+
+    __slots__ = ("charged", "handle")
+
+    def __init__(self, handle: str | None) -> None:
+        self.handle = handle
+        self.charged = False
+
+
+_target: ContextVar[_Fetch | None] = ContextVar("beat_ratelimit_fetch", default=None)
 
 
 @dataclass(frozen=True)
@@ -186,7 +203,7 @@ def limits_for(
 @contextmanager
 def target_handle(handle: str | None) -> Iterator[None]:
     """Declare the target handle of the fetches made inside the block (for the hook)."""
-    token = _target.set(handle)
+    token = _target.set(_Fetch(handle))
     try:
         yield
     finally:
@@ -194,7 +211,8 @@ def target_handle(handle: str | None) -> Iterator[None]:
 
 
 def current_target_handle() -> str | None:
-    return _target.get()
+    fetch = _target.get()
+    return fetch.handle if fetch is not None else None
 
 
 def make_before_request(
@@ -217,17 +235,26 @@ def make_before_request(
     from providers.errors import Deferred
     from providers.ratelimit.errors import LimiterUnavailable, RateLimitTimeout
 
-    pick = handle_of or (lambda provider, credential: _target.get())
+    pick = handle_of or (lambda provider, credential: current_target_handle())
     chosen = specs if specs is not None else getattr(limiter, "specs", None)
 
     async def before_request(provider: str, credential: Credential) -> None:
+        fetch = _target.get()
+        shared = fetch is None or not fetch.charged  # the fetch's first call carries the stack
         lims = limits_for(
-            provider, pick(provider, credential), specs=chosen, include_global=include_global
+            provider,
+            pick(provider, credential) if shared else None,
+            specs=chosen,
+            include_global=include_global and shared,
         )
         if not lims:
+            if fetch is not None:
+                fetch.charged = True
             return
         try:
             await limiter.acquire(lims, timeout=timeout)
+            if fetch is not None:
+                fetch.charged = True
         except RateLimitTimeout as err:
             err.provider = err.provider or provider
             if (err.denied_by or "").startswith("provider:"):

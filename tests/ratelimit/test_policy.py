@@ -152,10 +152,11 @@ async def test_hook_reads_the_target_handle_from_context(tmp_path: Path) -> None
     try:
         with target_handle("alice"):
             await hook("arraybobo", cred)
-            with pytest.raises(Deferred) as info:
-                await hook("arraybobo", cred)  # alice's 1 per 30 s is spent: not a provider matter
-            assert info.value.provider == "arraybobo"
-            assert info.value.denied_by == "handle:alice"
+            await hook("arraybobo", cred)  # the same fetch's next page: provider limit only
+        with target_handle("alice"), pytest.raises(Deferred) as info:
+            await hook("arraybobo", cred)  # a new fetch: alice's 1 per 30 s is spent
+        assert info.value.provider == "arraybobo"
+        assert info.value.denied_by == "handle:alice"
         with target_handle("bob"):
             await hook("arraybobo", cred)
         await hook("arraybobo", cred)  # no target handle: only provider/global limits

@@ -501,3 +501,39 @@ def test_a_completion_larger_than_one_statement_is_still_one_transaction(
     # Statements of at most 1000 items (the fenced id 0 sorts first), each with its outbox row.
     assert [r.event_count for r in db.outbox_rows()][-2:] == [999, 2]
     assert queue.count_by_status() == {"COMPLETE": 1001}
+
+
+def test_deferral_gives_the_attempt_back_and_waits_exactly(
+    make_queue: Callable[..., RequestQueue], db: Db
+):
+    """Waiting for rate-limit budget is nobody's failure: a request deferred more times than
+    it has attempts is still PENDING, comes back after exactly the wait asked for, and is
+    fenced like any other settlement."""
+    queue = make_queue(default_max_attempts=2)
+    made = queue.enqueue(FLOW, "instagram", {}).id
+    for attempt in (1, 2, 3):
+        claimed = claim_one(queue)
+        assert claimed.attempt == attempt
+        report = queue.fail(
+            [Failure(made, attempt, "deferred global:minute", True, defer_seconds=42.0)]
+        )
+        assert report.retried_ids == (made,) and report.failed_ids == ()
+        record = queue.get(made)
+        assert record is not None
+        assert (record.status, record.retry_count, record.max_attempts) == (
+            "PENDING",
+            0,
+            2 + attempt,
+        )
+        delay = (record.run_after - record.updated_at).total_seconds()
+        assert 41.9 <= delay <= 42.1
+        db.set_times([made], run_after=ago(1))
+    claim_one(queue)
+    stale = queue.fail([Failure(made, 3, "late writer", True, defer_seconds=1.0)])
+    assert stale.fenced_ids == (made,)
+    # Real failures still end it after the 2 attempts it was given.
+    first = queue.fail([Failure(made, 4, "provider 5xx", True)])
+    assert first.retried_ids == (made,)
+    db.set_times([made], run_after=ago(1))
+    claim_one(queue)
+    assert queue.fail([Failure(made, 5, "provider 5xx", True)]).failed_ids == (made,)

@@ -1,0 +1,45 @@
+"""The rate limiter every provider call goes through, built from settings.
+
+One place for the Dagster runs (``RateLimiterResource``) and the API's inline refresh, so both
+paths draw on the same stacked budgets: Redis when ``BEAT_REDIS_URL`` is set (every process
+everywhere), else a SQLite file under BEAT_HOME (every process of this machine).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from providers.engine import BeforeRequest
+from providers.ratelimit import (
+    LocalRateLimiter,
+    RateLimiter,
+    RateSpecs,
+    RedisRateLimiter,
+    make_before_request,
+    specs_with,
+)
+
+__all__ = ["load_specs", "open_limiter", "rate_limit_hook"]
+
+
+def load_specs(path: str | None) -> RateSpecs:
+    """The default specs, with the JSON override at ``path`` (BEAT_RATE_LIMITS) applied."""
+    if not path:
+        return specs_with(None)
+    try:
+        override = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"cannot read rate limits from {path}: {exc}") from None
+    return specs_with(override)
+
+
+def open_limiter(redis_url: str | None, local_path: str, specs: RateSpecs) -> RateLimiter:
+    """A new limiter; open it inside the event loop that uses it and ``aclose`` it after."""
+    if redis_url:
+        return RedisRateLimiter.from_url(redis_url, specs=specs)
+    return LocalRateLimiter(local_path, specs=specs)
+
+
+def rate_limit_hook(limiter: RateLimiter, specs: RateSpecs, wait_seconds: float) -> BeforeRequest:
+    return make_before_request(limiter, timeout=wait_seconds, specs=specs)
