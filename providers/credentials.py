@@ -1,8 +1,25 @@
 """Credentials and where the crawler gets them from.
 
-``CredentialSource`` is deliberately tiny (pick / report) so a distributed implementation
-(Redis cooling keys, a DB table with ``disabled_till``) can replace ``StaticCredentials``
-without touching the crawler. Both methods are coroutines for that reason.
+``CredentialSource`` is deliberately tiny (pick / report) so that the in-process
+``StaticCredentials`` (unit tests, benchmarks) and the database-backed pool shared by every
+process (``beat.store.credentials.DbCredentialPool``) are interchangeable. Both methods are
+coroutines for that reason.
+
+Both pools follow the same rules, written once here in ``CredentialSlot`` and
+``pick_candidates``:
+
+* A pool per provider; ``pick`` draws at random among the eligible credentials. With a
+  ``handle`` (a Shopify store's own token, a creator's own Graph token) only credentials of that
+  handle qualify; without one, handle-less credentials are preferred and the others are the
+  fallback.
+* A rate-limit answer cools the credential for the TTL the provider gave, else for a growing
+  backoff (``backoff_seconds``: 30 s doubling up to 30 min, with jitter). ``trips`` counts the
+  consecutive limits that drove it.
+* After the cooling a credential is half-open: exactly one caller gets it as a probe. A good
+  answer makes it healthy again (``trips`` back to 0); another limit cools it for longer; a
+  probe that never reports lapses after ``probe_timeout`` and another caller may probe.
+* An auth or expiry error (``CredentialRejected``) kills the credential until it is revived or
+  replaced.
 """
 
 from __future__ import annotations
@@ -10,19 +27,40 @@ from __future__ import annotations
 import hashlib
 import random
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol, runtime_checkable
+from datetime import UTC, datetime
+from typing import Any, Literal, Protocol, runtime_checkable
+
+from providers.errors import scrub_text
 
 __all__ = [
+    "BASE_BACKOFF_SECONDS",
     "DEFAULT_COOL_SECONDS",
+    "MAX_BACKOFF_SECONDS",
+    "PROBE_TIMEOUT_SECONDS",
     "Credential",
+    "CredentialSlot",
     "CredentialSource",
+    "CredentialState",
+    "CredentialStatus",
     "Outcome",
     "StaticCredentials",
+    "backoff_seconds",
+    "clean_reason",
+    "pick_candidates",
 ]
 
-DEFAULT_COOL_SECONDS = 60.0
+BASE_BACKOFF_SECONDS = 30.0
+MAX_BACKOFF_SECONDS = 1800.0
+PROBE_TIMEOUT_SECONDS = 60.0
+# Each backoff step is drawn from its top fifth, so pools that tripped together spread out.
+BACKOFF_JITTER = 0.2
+# Kept for callers of the old API: it was the flat cooling when a limit came without a TTL.
+DEFAULT_COOL_SECONDS = BASE_BACKOFF_SECONDS
+_MAX_REASON = 300
+
+CredentialStatus = Literal["ok", "cooling", "probing", "dead"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -73,15 +111,20 @@ class Credential:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What happened with a credential: ``ok``, ``rate_limited`` (cool for ``ttl`` s), ``dead``."""
+    """What happened with a credential.
+
+    ``ok`` (``remaining``: the budget the provider says is left, when it says),
+    ``rate_limited`` (cool for ``ttl`` s, or a growing backoff when None), ``dead``.
+    """
 
     kind: Literal["ok", "rate_limited", "dead"]
     ttl: float | None = None
     reason: str = ""
+    remaining: int | None = None
 
     @classmethod
-    def ok(cls) -> Outcome:
-        return cls("ok")
+    def ok(cls, remaining: int | None = None) -> Outcome:
+        return cls("ok", remaining=remaining)
 
     @classmethod
     def rate_limited(cls, ttl: float | None = None, reason: str = "") -> Outcome:
@@ -94,8 +137,8 @@ class Outcome:
 
 @runtime_checkable
 class CredentialSource(Protocol):
-    async def pick(self, provider: str) -> Credential | None:
-        """An eligible credential for ``provider``, or None when there is none right now."""
+    async def pick(self, provider: str, *, handle: str | None = None) -> Credential | None:
+        """An eligible credential for ``provider`` (of ``handle`` when given), or None."""
         ...
 
     async def report(self, cred: Credential, outcome: Outcome) -> None:
@@ -103,8 +146,155 @@ class CredentialSource(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class CredentialState:
+    """What operators see of one credential: its health and budget, never its secret."""
+
+    provider: str
+    id: str
+    fingerprint: str
+    handle: str | None
+    state: CredentialStatus
+    cooling_until: datetime | None
+    trips: int
+    last_reason: str | None
+    remaining: int | None
+    last_used_at: datetime | None
+    remaining_at: datetime | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready (ISO times), e.g. for Dagster metadata."""
+
+        def iso(value: datetime | None) -> str | None:
+            return value.isoformat() if value is not None else None
+
+        return {
+            "provider": self.provider,
+            "id": self.id,
+            "fingerprint": self.fingerprint,
+            "handle": self.handle,
+            "state": self.state,
+            "cooling_until": iso(self.cooling_until),
+            "trips": self.trips,
+            "last_reason": self.last_reason,
+            "remaining": self.remaining,
+            "remaining_at": iso(self.remaining_at),
+            "last_used_at": iso(self.last_used_at),
+        }
+
+
+def backoff_seconds(
+    trips: int,
+    rng: random.Random,
+    base: float = BASE_BACKOFF_SECONDS,
+    cap: float = MAX_BACKOFF_SECONDS,
+) -> float:
+    """Cooling after the ``trips``-th consecutive rate limit that came without a TTL.
+
+    ``base`` doubling per trip up to ``cap``, less up to 20% jitter.
+    """
+    step = min(cap, base * 2.0 ** min(max(trips - 1, 0), 32))
+    return step * (1.0 - BACKOFF_JITTER * rng.random())
+
+
+def clean_reason(reason: str, cred: Credential) -> str:
+    """A reason safe to store and show: the credential's secrets scrubbed, length capped."""
+    return scrub_text(reason or "", cred.secret_values())[:_MAX_REASON]
+
+
+@dataclass(eq=False)
+class CredentialSlot:
+    """The health of one credential. Times are in the owning pool's clock (0.0 = never)."""
+
+    cred: Credential
+    trips: int = 0
+    cooling_until: float = 0.0
+    probe_until: float = 0.0
+    dead_reason: str | None = None
+    last_reason: str | None = None
+    remaining: int | None = None
+    remaining_at: float | None = None
+    last_used_at: float | None = None
+
+    def status(self, now: float) -> CredentialStatus:
+        if self.dead_reason is not None:
+            return "dead"
+        if self.cooling_until > now:
+            return "cooling"
+        # Cooled down after a limit: half-open, the next use is a probe.
+        return "probing" if self.trips > 0 else "ok"
+
+    def can_probe(self, now: float) -> bool:
+        return self.status(now) == "probing" and self.probe_until <= now
+
+    def usable(self, now: float) -> bool:
+        status = self.status(now)
+        return status == "ok" or (status == "probing" and self.probe_until <= now)
+
+    def cool(
+        self, now: float, ttl: float | None, *, probe: bool, backoff: Callable[[int], float]
+    ) -> None:
+        """A rate-limit answer: cool for ``ttl`` (else the backoff for the new trip count)."""
+        ttl = ttl if ttl is not None and ttl > 0 else None
+        if not probe and self.cooling_until > now:
+            # Calls that were in flight when the limit hit: one trip, not one per call.
+            if ttl is not None:
+                self.cooling_until = max(self.cooling_until, now + ttl)
+            return
+        self.trips += 1
+        self.cooling_until = now + (ttl if ttl is not None else backoff(self.trips))
+        if probe:
+            self.probe_until = 0.0
+
+    def heal(self) -> None:
+        """A probe came back fine."""
+        self.trips = 0
+        self.cooling_until = 0.0
+        self.probe_until = 0.0
+
+    def note_ok(self, now: float, remaining: int | None) -> None:
+        self.last_used_at = now
+        if remaining is not None:
+            self.remaining = remaining
+            self.remaining_at = now
+
+    def state(self, now: float, wall: Callable[[float], datetime | None]) -> CredentialState:
+        status = self.status(now)
+        return CredentialState(
+            provider=self.cred.provider,
+            id=self.cred.id,
+            fingerprint=self.cred.fingerprint,
+            handle=self.cred.handle,
+            state=status,
+            cooling_until=wall(self.cooling_until) if status == "cooling" else None,
+            trips=self.trips,
+            last_reason=self.dead_reason if status == "dead" else self.last_reason,
+            remaining=self.remaining,
+            last_used_at=wall(self.last_used_at) if self.last_used_at else None,
+            remaining_at=wall(self.remaining_at) if self.remaining_at else None,
+        )
+
+
+def pick_candidates(
+    slots: Iterable[CredentialSlot], handle: str | None, now: float
+) -> tuple[list[CredentialSlot], list[CredentialSlot]]:
+    """(healthy slots, slots due for a probe) that a pick for ``handle`` may use."""
+    if handle is not None:
+        pool = [s for s in slots if s.cred.handle == handle]
+    else:
+        slots = list(slots)
+        general = [s for s in slots if s.cred.handle is None and s.usable(now)]
+        pool = general or slots
+    healthy = [s for s in pool if s.status(now) == "ok"]
+    probes = [s for s in pool if s.can_probe(now)]
+    return healthy, probes
+
+
 class StaticCredentials:
-    """In-process credential pool: random pick among eligible, local cooling, local death."""
+    """In-process credential pool with the same rules as the database pool (module docstring).
+
+    ``default_cool_seconds`` is the old name of ``base_backoff``, still accepted.
+    """
 
     def __init__(
         self,
@@ -112,27 +302,34 @@ class StaticCredentials:
         *,
         rng: random.Random | None = None,
         clock: Callable[[], float] = time.monotonic,
-        default_cool_seconds: float = DEFAULT_COOL_SECONDS,
+        default_cool_seconds: float | None = None,
+        base_backoff: float = BASE_BACKOFF_SECONDS,
+        max_backoff: float = MAX_BACKOFF_SECONDS,
+        probe_timeout: float = PROBE_TIMEOUT_SECONDS,
     ) -> None:
-        self._by_provider: dict[str, list[Credential]] = {
-            p: list(creds) for p, creds in credentials.items()
+        self._slots: dict[str, list[CredentialSlot]] = {
+            p: [CredentialSlot(c) for c in creds] for p, creds in credentials.items()
         }
-        self._cool_until: dict[Credential, float] = {}
-        self._dead: set[Credential] = set()
+        self._by_cred: dict[Credential, CredentialSlot] = {
+            s.cred: s for slots in self._slots.values() for s in slots
+        }
+        self._probing: set[Credential] = set()
         self._rng = rng or random.Random()
         self._clock = clock
-        self._default_cool = default_cool_seconds
+        self._base_backoff = base_backoff if default_cool_seconds is None else default_cool_seconds
+        self._max_backoff = max(max_backoff, self._base_backoff)
+        self._probe_timeout = probe_timeout
 
     @classmethod
     def from_secrets(
         cls,
         secrets: Mapping[str, Sequence[Mapping[str, str]]],
-        *,
-        rng: random.Random | None = None,
-        clock: Callable[[], float] = time.monotonic,
-        default_cool_seconds: float = DEFAULT_COOL_SECONDS,
+        **options: Any,
     ) -> StaticCredentials:
-        """``{"graphapi": [{"token":..., "user_id":...}], "arraybobo": [{headers}]}``."""
+        """``{"graphapi": [{"token":..., "user_id":...}], "arraybobo": [{headers}]}``.
+
+        ``options`` are those of the constructor.
+        """
         creds = {
             provider: [
                 Credential(id=f"{provider}-{i}", provider=provider, secret=dict(secret))
@@ -140,36 +337,83 @@ class StaticCredentials:
             ]
             for provider, items in secrets.items()
         }
-        return cls(creds, rng=rng, clock=clock, default_cool_seconds=default_cool_seconds)
+        return cls(creds, **options)
 
-    def eligible(self, provider: str) -> list[Credential]:
+    def eligible(self, provider: str, *, handle: str | None = None) -> list[Credential]:
+        """What ``pick`` may hand out right now (a half-open credential included)."""
+        healthy, probes = pick_candidates(self._slots.get(provider, ()), handle, self._clock())
+        chosen = {id(s) for s in healthy + probes}
+        return [s.cred for s in self._slots.get(provider, ()) if id(s) in chosen]
+
+    async def pick(self, provider: str, *, handle: str | None = None) -> Credential | None:
         now = self._clock()
-        return [
-            c
-            for c in self._by_provider.get(provider, ())
-            if c not in self._dead and self._cool_until.get(c, 0.0) <= now
-        ]
-
-    async def pick(self, provider: str) -> Credential | None:
-        choices = self.eligible(provider)
-        return self._rng.choice(choices) if choices else None
+        healthy, probes = pick_candidates(self._slots.get(provider, ()), handle, now)
+        if probes:
+            # A probe first: it is how a cooled credential gets back into service.
+            slot = self._rng.choice(probes)
+            slot.probe_until = now + self._probe_timeout
+            self._probing.add(slot.cred)
+        elif healthy:
+            slot = self._rng.choice(healthy)
+        else:
+            return None
+        slot.last_used_at = now
+        return slot.cred
 
     async def report(self, cred: Credential, outcome: Outcome) -> None:
-        if outcome.kind == "rate_limited":
-            ttl = outcome.ttl if outcome.ttl is not None and outcome.ttl > 0 else self._default_cool
-            self._cool_until[cred] = self._clock() + ttl
-        elif outcome.kind == "dead":
-            self._dead.add(cred)
+        slot = self._by_cred.get(cred)
+        if slot is None:
+            return
+        now = self._clock()
+        was_probe = cred in self._probing
+        self._probing.discard(cred)
+        if outcome.kind == "ok":
+            slot.note_ok(now, outcome.remaining)
+            if was_probe:
+                slot.heal()
+            # An ok that is not a probe, on a tripped credential, left before the limit hit.
+        elif outcome.kind == "rate_limited":
+            slot.last_reason = clean_reason(outcome.reason, cred) or "rate limited"
+            slot.cool(now, outcome.ttl, probe=was_probe, backoff=self._backoff)
         else:
-            self._cool_until.pop(cred, None)
+            slot.dead_reason = clean_reason(outcome.reason, cred) or "rejected"
+            slot.last_reason = slot.dead_reason
+
+    def revive(self, cred: Credential) -> None:
+        """An operator fixed the credential: healthy again, history cleared."""
+        slot = self._by_cred.get(cred)
+        if slot is not None:
+            slot.dead_reason = None
+            slot.heal()
 
     def is_dead(self, cred: Credential) -> bool:
-        return cred in self._dead
+        slot = self._by_cred.get(cred)
+        return slot is not None and slot.dead_reason is not None
 
     def cooling_until(self, cred: Credential) -> float | None:
-        until = self._cool_until.get(cred)
-        return until if until is not None and until > self._clock() else None
+        slot = self._by_cred.get(cred)
+        if slot is None or slot.cooling_until <= self._clock():
+            return None
+        return slot.cooling_until
+
+    def trips(self, cred: Credential) -> int:
+        slot = self._by_cred.get(cred)
+        return slot.trips if slot is not None else 0
+
+    def snapshot(self) -> list[CredentialState]:
+        """Every credential's health, for operators (no secrets)."""
+        now = self._clock()
+        offset = time.time() - now  # this pool's clock need not be wall time
+
+        def wall(moment: float) -> datetime:
+            return datetime.fromtimestamp(moment + offset, UTC)
+
+        return [s.state(now, wall) for slots in self._slots.values() for s in slots]
+
+    def _backoff(self, trips: int) -> float:
+        return backoff_seconds(trips, self._rng, self._base_backoff, self._max_backoff)
 
     def __repr__(self) -> str:
-        sizes = {p: len(c) for p, c in self._by_provider.items()}
-        return f"StaticCredentials({sizes}, dead={len(self._dead)})"
+        sizes = {p: len(s) for p, s in self._slots.items()}
+        dead = sum(1 for s in self._by_cred.values() if s.dead_reason is not None)
+        return f"StaticCredentials({sizes}, dead={dead})"

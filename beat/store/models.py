@@ -188,6 +188,14 @@ Index(
     sqlite_where=_unpublished,
 )
 
+# One provider credential and its health, shared by every crawler process through the
+# database (beat.store.credentials.DbCredentialPool). All times are the application's UTC clock.
+#   enabled=false + dead_reason: rejected by the provider (dead) until an operator re-enables
+#       it or saves a new secret (a new row).
+#   disabled_till: cooling after a rate limit (or an operator's pause): not used before then.
+#   trips: consecutive rate limits; > 0 after the cooling means half-open, the next use is a
+#       probe, and probe_until is the lease of the one process probing.
+#   remaining / remaining_at: the budget the provider last said is left, for operators.
 credential = Table(
     "credential",
     metadata,
@@ -201,6 +209,13 @@ credential = Table(
     Column("data_access_expired", Boolean, nullable=False, server_default=text("false")),
     _created_at(),
     _updated_at(),
+    Column("trips", Integer, nullable=False, server_default=text("0")),
+    Column("probe_until", UTCDateTime()),
+    Column("dead_reason", Text),
+    Column("last_reason", Text),
+    Column("remaining", Integer),
+    Column("remaining_at", UTCDateTime()),
+    Column("last_used_at", UTCDateTime()),
 )
 
 instagram_account = Table(

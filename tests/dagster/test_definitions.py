@@ -23,6 +23,7 @@ def test_code_location_loads_with_expected_keys(tmp_path: Path, monkeypatch) -> 
         "instagram_posts",
         "instagram_profiles",
         "media",
+        "provider_health",
     ]
     assert {s.name for s in repo.sensor_defs} == {
         "instagram_batch_sensor",

@@ -33,7 +33,7 @@ TABLES = {
     "instagram_post",
     "asset_log",
 }
-HEAD = "0001"
+HEAD = "0002"
 
 
 @pytest.fixture(
