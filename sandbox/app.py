@@ -1,6 +1,7 @@
 """Local emulator of the Graph API and the ArrayBobo RapidAPI over real HTTP (aiohttp.web).
 
-Routes (base URLs for the crawler are ``{url}/graph`` and ``{url}/arraybobo``):
+Every provider is mounted at ``/{name}`` (Graph at ``/graph``); the Graph and ArrayBobo routes
+live here, the others in their own modules (``PROVIDER_MODULES``). Graph and ArrayBobo:
 
 * ``GET /graph/v12.0/{user_id}?fields=business_discovery.username(h){...}&access_token=``
 * ``GET /arraybobo/ig/info_username/?user=h``
@@ -29,6 +30,7 @@ from aiohttp import web
 
 from sandbox import cdn as _cdn
 from sandbox import data
+from sandbox import shopify as _shopify
 from sandbox.gate import STATE_KEY
 from sandbox.state import (
     DEFAULT_USER_ID,
@@ -41,6 +43,9 @@ from sandbox.state import (
     SandboxState,
     fingerprint,
 )
+
+#: Provider emulations living in their own modules (each mounts itself at ``/{name}``).
+PROVIDER_MODULES = (_shopify,)
 
 __all__ = ["STATE_KEY", "RunningSandbox", "build_app", "main", "serve", "start_sandbox"]
 
@@ -509,6 +514,14 @@ def _replace(target: set[str], values: Any) -> None:
     target.update(fresh)
 
 
+async def admin_credentials(request: web.Request) -> web.Response:
+    """The sandbox's own (fake) credentials, valid and expired, in the shape beat stores."""
+    state = request.app[STATE_KEY]
+    return _json_response(
+        {"valid": state.credential_secrets(), "expired": state.expired_credential_secrets()}
+    )
+
+
 async def admin_health(request: web.Request) -> web.Response:
     return _json_response({"ok": True, "providers": list(PROVIDER_NAMES)})
 
@@ -518,7 +531,7 @@ async def index(request: web.Request) -> web.Response:
     return _json_response(
         {
             "service": "beat provider sandbox",
-            "base_urls": {"graphapi": f"{base}/graph", "arraybobo": f"{base}/arraybobo"},
+            "base_urls": base_urls_for(base, request.app[STATE_KEY]),
             "admin": [
                 "POST /_sandbox/faults",
                 "GET /_sandbox/faults",
@@ -560,6 +573,8 @@ def build_app(
     app[STATE_KEY] = state
     if "graphapi" not in state.providers:
         _register_builtin(state)
+    for module in PROVIDER_MODULES:
+        module.register(app, state)
     app[PK_KEY] = {}
     _cdn.add_routes(app, cdn_config)
     app.router.add_get("/", index)
@@ -573,10 +588,17 @@ def build_app(
     app.router.add_post("/_sandbox/reset", admin_reset)
     app.router.add_post("/_sandbox/config", admin_config)
     app.router.add_get("/_sandbox/health", admin_health)
+    app.router.add_get("/_sandbox/credentials", admin_credentials)
     return app
 
 
 # ------------------------------------------------------------------------------ running
+
+
+def base_urls_for(url: str, state: SandboxState) -> dict[str, str]:
+    """Every emulated provider's base URL: each is mounted at ``/{name}``, Graph at ``/graph``."""
+    mounted = {name: f"{url}/{name}" for name in state.providers}
+    return mounted | {"graphapi": f"{url}/graph"}
 
 
 @dataclass
@@ -598,9 +620,7 @@ class RunningSandbox:
 
     @property
     def base_urls(self) -> dict[str, str]:
-        """Every emulated provider's base URL (each is mounted at ``/{name}``)."""
-        mounted = {name: f"{self.url}/{name}" for name in self.state.providers}
-        return mounted | {"graphapi": self.graph_url, "arraybobo": self.arraybobo_url}
+        return base_urls_for(self.url, self.state)
 
     def credential_secrets(self) -> dict[str, list[dict[str, str]]]:
         return self.state.credential_secrets()
@@ -647,14 +667,13 @@ async def start_sandbox(
 def _describe(host: str, port: int, state: SandboxState) -> str:
     shown = host if host not in ("0.0.0.0", "", "::") else "127.0.0.1"
     url = f"http://{shown}:{port}"
-    lines = [
-        f"beat provider sandbox on {url}",
-        f"  graphapi  base URL: {url}/graph",
-        f"  arraybobo base URL: {url}/arraybobo",
-        f"  graphapi  token(s): {', '.join(sorted(state.graph_tokens))}",
-        f"  arraybobo key(s):   {', '.join(sorted(state.rapidapi_keys))}",
-        f"  admin: {url}/_sandbox/faults | /_sandbox/stats | /_sandbox/reset | /_sandbox/config",
-    ]
+    lines = [f"beat provider sandbox on {url}", "  provider            base URL"]
+    for name, base in sorted(base_urls_for(url, state).items()):
+        lines.append(f"  {name:<19} {base}")
+    lines.append("  credentials: GET /_sandbox/credentials (sandbox-only keys)")
+    lines.append(
+        f"  admin: {url}/_sandbox/faults | /_sandbox/stats | /_sandbox/reset | /_sandbox/config"
+    )
     return "\n".join(lines)
 
 
@@ -678,9 +697,10 @@ def serve(
     except ImportError:  # pragma: no cover - uvloop is a dependency, but stay usable without
         loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
+    app = build_app(state, config)
     print(_describe(host, port, state), flush=True)
     web.run_app(
-        build_app(state, config),
+        app,
         host=host,
         port=port,
         access_log=None,

@@ -30,9 +30,12 @@ def test_python_m_sandbox_serves_and_prints_base_urls() -> None:
     )
     try:
         assert proc.stdout is not None
-        lines = [proc.stdout.readline() for _ in range(3)]
-        assert f"http://127.0.0.1:{port}/graph" in lines[1]
-        assert f"http://127.0.0.1:{port}/arraybobo" in lines[2]
+        lines: list[str] = []
+        while not lines or not lines[-1].startswith("  admin:"):
+            lines.append(proc.stdout.readline())
+        printed = "".join(lines)
+        for path in ("graph", "arraybobo", "shopify", "shopify-storefront"):
+            assert f"http://127.0.0.1:{port}/{path}\n" in printed
         deadline = time.monotonic() + 10
         while True:
             try:
