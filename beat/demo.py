@@ -22,7 +22,7 @@ from aiohttp import web
 from sqlalchemy import func, select
 
 from beat.config import Settings, load_settings
-from sandbox import RATE_LIMITS_FILE
+from sandbox import RATE_LIMITS_FILE, sandbox_credentials
 
 
 @dataclass
@@ -203,7 +203,7 @@ def run_demo(requests: int = 300, fault_rate: float = 0.1) -> int:
     import dagster as dg
 
     from beat.flows import FAMILIES
-    from beat.store.credentials import SANDBOX_CREDENTIALS, save_credentials
+    from beat.store.credentials import save_credentials
     from beat.store.db import make_engine, upgrade
     from beat.store.queue import RequestQueue
 
@@ -211,7 +211,7 @@ def run_demo(requests: int = 300, fault_rate: float = 0.1) -> int:
     prepare_dagster_home(settings)
     engine = make_engine(settings.database_url)
     upgrade(engine)
-    save_credentials(engine, SANDBOX_CREDENTIALS)
+    save_credentials(engine, sandbox_credentials())
     token = secrets.token_urlsafe(24)
     services = LocalServices()
     services.start(RequestQueue(engine), token)

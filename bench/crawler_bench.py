@@ -112,7 +112,9 @@ async def run_floor(base: str, codes: list[str], concurrency: int) -> float:
 
         async def fetch(code: str) -> None:
             request = provider.post_request(code, cred, f"{base}/arraybobo")
-            async with session.get(request.url, params=request.params, headers=request.headers) as r:
+            async with session.get(
+                request.url, params=request.params, headers=request.headers
+            ) as r:
                 await r.read()
                 assert r.status == 200, r.status
 
@@ -176,7 +178,9 @@ def main() -> None:
                     else:
                         seconds = run(run_ours(base, codes, args.concurrency, pool, args.redis))
                     out.append(len(codes) / seconds)
-                print(f"round {i + 1}: floor {floor[-1]:,.0f}/s  ours {ours[-1]:,.0f}/s", flush=True)
+                print(
+                    f"round {i + 1}: floor {floor[-1]:,.0f}/s  ours {ours[-1]:,.0f}/s", flush=True
+                )
         finally:
             proc.terminate()
             proc.wait()

@@ -45,7 +45,7 @@ from beat.store.instagram import (
 from providers.credentials import Credential
 from providers.http import RawResponse
 from providers.instagram import PROVIDERS
-from sandbox import RATE_LIMITS_FILE
+from sandbox import RATE_LIMITS_FILE, sandbox_credentials
 from tests.support import scratch_postgres
 
 GRAPH_SECRET = {"token": "sandbox-graph-token", "user_id": "17841400000000000"}
@@ -168,7 +168,7 @@ def run_ours(
 
     from beat.config import load_settings
     from beat.flows import FAMILIES
-    from beat.store.credentials import SANDBOX_CREDENTIALS, save_credentials
+    from beat.store.credentials import save_credentials
     from beat.store.db import make_engine, upgrade
     from beat.store.queue import NewRequest, RequestQueue
     from beat_dagster import driver
@@ -176,7 +176,7 @@ def run_ours(
 
     engine = make_engine(pg_url)
     upgrade(engine)
-    save_credentials(engine, SANDBOX_CREDENTIALS)
+    save_credentials(engine, sandbox_credentials())
     queue = RequestQueue(engine)
     queue.enqueue_many(
         [NewRequest("refresh_profile_by_handle", "INSTAGRAM", {"handle": h}) for h in handles]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC
 from email.utils import parsedate_to_datetime
 from typing import ClassVar
@@ -34,14 +35,16 @@ from providers.errors import BadInput
 from providers.http import KIND_POST, KIND_POSTS_PAGE, KIND_PROFILE, RawResponse
 from providers.instagram import PROVIDERS
 from providers.instagram.base import (
+    FETCH_FOLLOWERS,
     FETCH_POST,
     FETCH_POSTS,
     FETCH_PROFILE,
+    KIND_FOLLOWERS_PAGE,
     InstagramProvider,
     normalize_handle,
     normalize_shortcode,
 )
-from providers.model import InstagramPost, InstagramProfile, ProfileWithPosts
+from providers.model import InstagramFollower, InstagramPost, InstagramProfile, ProfileWithPosts
 
 __all__ = [
     "DEFAULT_CHAINS",
@@ -62,23 +65,47 @@ DAY_SECONDS = 86400.0
 #: (``CrawlerResource.chains`` overrides it). A dict entry is a weighted group: its order is
 #: drawn per fetch.
 DEFAULT_CHAINS: dict[str, list[ChainEntry]] = {
-    "profile_by_id": ["arraybobo"],
-    "profile_by_handle": ["graphapi", "arraybobo"],
-    "profile_posts_by_id": ["arraybobo"],
+    "profile_by_id": ["jotucker", "arraybobo"],
+    "profile_by_handle": ["graphapi", "arraybobo", "jotucker", "lama", "bestsolutions"],
+    "profile_posts_by_id": ["jotucker", "lama", "arraybobo"],
     "profile_posts_by_handle": ["graphapi"],
-    "reels": ["arraybobo"],
-    "post_by_shortcode": ["arraybobo"],
+    "reels": ["arraybobo", "rocketapi"],
+    "post_by_shortcode": ["arraybobo", "jotucker", "rocketapi", "lama"],
     "post_insights": ["graphapi"],
     "profile_insights": ["graphapi"],
+    "comments": ["jotucker"],
+    "likes": ["jotucker"],
+    "following": ["jotucker", "lama"],
+    # The original's weighted split; the other one follows as fallback.
+    "followers": ["rocketapi=0.7,jotucker=0.3"],
+    "hashtag": ["jotucker", "lama"],
     "tagged": ["arraybobo"],
-    "story_posts": ["arraybobo"],
+    "story_posts": ["arraybobo", "rocketapi", "lama"],
 }
 
 #: Which provider fetch types each crawler fetch needs.
 FETCH_TYPES: dict[str, frozenset[str]] = {
     "profile_by_handle": frozenset({FETCH_PROFILE, FETCH_POSTS}),
     "post_by_shortcode": frozenset({FETCH_POST}),
+    "followers": frozenset({FETCH_PROFILE, FETCH_FOLLOWERS}),
 }
+
+
+@dataclass(frozen=True)
+class FollowersCursor:
+    """Where a followers listing stopped. It is only meaningful to the provider that issued
+    it: pass it back to ``followers`` to continue there (no fallback on the next pages)."""
+
+    provider: str
+    profile_id: str
+    handle: str
+    token: str
+
+
+@dataclass(frozen=True)
+class FollowersPage:
+    followers: tuple[InstagramFollower, ...]
+    next: FollowersCursor | None
 
 
 # --------------------------------------------------------------------------- pure assembly
@@ -248,6 +275,40 @@ class InstagramCrawler(Crawler):
             return provider.parse_post(raw), [raw]
 
         return await self._fallback("post_by_shortcode", attempt)
+
+    async def followers(
+        self, handle: str, cursor: FollowersCursor | None = None
+    ) -> Fetched[FollowersPage]:
+        """One page of ``handle``'s followers. The first page walks the ``followers`` chain
+        (the weighted split); with a ``cursor`` the page comes from the cursor's provider only:
+        a cursor is meaningless anywhere else."""
+        clean = normalize_handle(handle)
+
+        async def attempt(
+            provider: InstagramProvider, cred: Credential, base_url: str
+        ) -> tuple[FollowersPage, list[RawResponse]]:
+            raws: list[RawResponse] = []
+            if cursor is None:
+                request = provider.profile_request(clean, cred, base_url)
+                raws.append(await self._execute(provider.name, KIND_PROFILE, request, cred))
+                profile, _, _ = provider.parse_profile(raws[0])
+                token = None
+            else:
+                profile = InstagramProfile(profile_id=cursor.profile_id, handle=cursor.handle)
+                token = cursor.token
+            request = provider.followers_request(profile, token, cred, base_url)
+            raws.append(await self._execute(provider.name, KIND_FOLLOWERS_PAGE, request, cred))
+            found, following = provider.parse_followers(raws[-1])
+            nxt = (
+                FollowersCursor(provider.name, profile.profile_id, profile.handle, following)
+                if following
+                else None
+            )
+            return FollowersPage(tuple(found), nxt), raws
+
+        if cursor is not None:
+            return await self._on_provider(cursor.provider, "followers", attempt)
+        return await self._fallback("followers", attempt)
 
     @staticmethod
     def reparse(

@@ -68,6 +68,8 @@ class Credential:
     """One credential for one provider. ``secret`` is never shown by repr/str.
 
     graphapi: ``{"token": ..., "user_id": ...}``; RapidAPI providers: the HTTP headers dict.
+    Ids that identify rather than authenticate (Graph ``user_id``, YouTube ``channel_id``) are
+    not secrets.
     """
 
     id: str
@@ -82,7 +84,7 @@ class Credential:
             for k, v in self.secret.items()
             if isinstance(v, str)
             and len(v) >= 6
-            and k.lower() not in {"user_id", "x-rapidapi-host"}
+            and k.lower() not in {"user_id", "channel_id", "x-rapidapi-host"}
         ]
 
     @property

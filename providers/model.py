@@ -18,6 +18,7 @@ from typing import Any, Literal
 __all__ = [
     "POST_TYPES",
     "PROFILE_TYPES",
+    "InstagramFollower",
     "InstagramPost",
     "InstagramProfile",
     "PostType",
@@ -154,6 +155,44 @@ class InstagramPost:
             thumbnail_url=self.thumbnail_url,
             taken_at=self.taken_at,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class InstagramFollower:
+    """An account that follows a target profile: the source of a FOLLOWS relationship whose
+    target is the profile the followers page was fetched for.
+
+    A followers page names only the follower; the target is known from the request, so the
+    crawler pairs the two (``follows``) rather than every row repeating it.
+    """
+
+    profile_id: str
+    handle: str
+    full_name: str | None = None
+    is_private: bool | None = None
+    is_verified: bool | None = None
+    profile_pic_url: str | None = None
+
+    def dimensions(self) -> list[dict[str, Any]]:
+        return _pairs(
+            (
+                ("profile_id", self.profile_id),
+                ("handle", self.handle),
+                ("full_name", self.full_name),
+                ("profile_pic_url", self.profile_pic_url),
+                ("is_private", self.is_private),
+                ("is_verified", self.is_verified),
+            )
+        )
+
+    def follows(self, target_profile_id: str) -> dict[str, str]:
+        """The FOLLOWS relationship: this follower (source) follows ``target_profile_id``."""
+        return {
+            "relationship": "FOLLOWS",
+            "source_profile_id": self.profile_id,
+            "source_handle": self.handle,
+            "target_profile_id": target_profile_id,
+        }
 
 
 @dataclass(frozen=True, slots=True)

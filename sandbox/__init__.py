@@ -20,6 +20,14 @@ from sandbox.state import (
 
 RATE_LIMITS_FILE = Path(__file__).with_name("ratelimits.json")
 
+
+def sandbox_credentials(*, expired: bool = False) -> list[tuple[str, dict[str, str], str | None]]:
+    """(provider, secret, handle) of every credential the sandbox accepts (or, with
+    ``expired``, knows as expired): what `beat demo` and the tests store in the database."""
+    state = SandboxState()
+    build_app(state)  # registers every provider module
+    return state.credential_items(expired=expired)
+
 __all__ = [
     "DEFAULT_GRAPH_TOKEN",
     "DEFAULT_RAPIDAPI_KEY",
@@ -31,6 +39,7 @@ __all__ = [
     "build_app",
     "fingerprint",
     "main",
+    "sandbox_credentials",
     "serve",
     "start_sandbox",
 ]

@@ -787,6 +787,7 @@ def register(app: web.Application, state: SandboxState) -> None:
         expired_keys=[EXPIRED_TOKEN],
         quota=ADMIN_QUOTA,
         secret=lambda token: {"X-Shopify-Access-Token": token},
+        handle=lambda token: TOKEN_STORES.get(token),
     )
     state.add_provider(
         STOREFRONT,

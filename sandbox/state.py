@@ -102,6 +102,8 @@ class ProviderSetup:
     expired_keys: set[str]
     quota: Quota | None
     secret: Callable[[str], dict[str, str]]
+    #: The target a key is bound to (a Shopify token's store), if any.
+    handle: Callable[[str], str | None] = lambda key: None
 
 
 def _midnight_utc(now: float) -> int:
@@ -141,8 +143,9 @@ class SandboxState:
         expired_keys: Iterable[str] = (),
         quota: Quota | None = None,
         secret: Callable[[str], dict[str, str]],
+        handle: Callable[[str], str | None] = lambda key: None,
     ) -> ProviderSetup:
-        setup = ProviderSetup(name, set(keys), set(expired_keys), quota, secret)
+        setup = ProviderSetup(name, set(keys), set(expired_keys), quota, secret, handle)
         self.providers[name] = setup
         return setup
 
@@ -276,6 +279,19 @@ class SandboxState:
                 for k in sorted(self.rapidapi_keys)
             ],
         }
+
+    def credential_items(
+        self, *, expired: bool = False
+    ) -> list[tuple[str, dict[str, str], str | None]]:
+        """(provider, secret, handle) of every valid (or expired) credential, in the shape
+        ``beat.store.credentials.save_credentials`` takes. Anonymous providers have none."""
+        items = []
+        for name, setup in sorted(self.providers.items()):
+            for key in sorted(setup.expired_keys if expired else setup.keys):
+                secret = setup.secret(key)
+                if secret:
+                    items.append((name, secret, setup.handle(key)))
+        return items
 
     def expired_credential_secrets(self) -> dict[str, list[dict[str, str]]]:
         """Credentials each provider knows but rejects as expired (for pool tests)."""

@@ -70,7 +70,6 @@ from providers.errors import scrub_text
 __all__ = [
     "ENV_CREDENTIALS",
     "ENV_CREDENTIALS_FILE",
-    "SANDBOX_CREDENTIALS",
     "CredentialConfigError",
     "CredentialStoreError",
     "DbCredentialPool",
@@ -88,17 +87,6 @@ ENV_CREDENTIALS = "BEAT_CREDENTIALS"
 ENV_CREDENTIALS_FILE = "BEAT_CREDENTIALS_FILE"
 
 # The sandbox accepts exactly these; `beat demo` and the tests seed them.
-SANDBOX_CREDENTIALS: tuple[tuple[str, dict[str, Any]], ...] = (
-    ("graphapi", {"token": "sandbox-graph-token", "user_id": "17841400000000000"}),
-    (
-        "arraybobo",
-        {
-            "x-rapidapi-key": "sandbox-rapidapi-key",
-            "x-rapidapi-host": "instagram-scraper-2022.p.rapidapi.com",
-        },
-    ),
-)
-
 #: (provider, secret) or (provider, secret, handle)
 CredentialItem = tuple[str, dict[str, Any]] | tuple[str, dict[str, Any], str | None]
 

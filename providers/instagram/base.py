@@ -5,6 +5,7 @@ A provider is a set of request builders and PURE parsers, one pair per fetch typ
 * ``profile``: ``profile_request(handle, ...)`` / ``parse_profile(raw)``
 * ``posts``: ``posts_request(profile, cursor, ...)`` / ``parse_posts(raw)``
 * ``post``: ``post_request(shortcode, ...)`` / ``parse_post(raw)``
+* ``followers``: ``followers_request(profile, cursor, ...)`` / ``parse_followers(raw)``
 
 Parsers take a ``RawResponse`` and either return model objects or raise a ``ProviderError``
 subclass; whatever the body holds, nothing else escapes (see ``_guard``). They never do I/O.
@@ -23,12 +24,15 @@ from typing import Any, ClassVar, TypeVar
 from providers.credentials import Credential
 from providers.errors import BadInput, MalformedResponse, ProviderError
 from providers.http import KIND_POST, KIND_POSTS_PAGE, KIND_PROFILE, ProviderRequest, RawResponse
-from providers.model import InstagramPost, InstagramProfile
+from providers.model import InstagramFollower, InstagramPost, InstagramProfile
 
 __all__ = [
+    "FETCH_FOLLOWERS",
     "FETCH_POST",
     "FETCH_POSTS",
     "FETCH_PROFILE",
+    "KIND_FOLLOWERS_PAGE",
+    "FollowersParse",
     "InstagramProvider",
     "ProfileParse",
     "normalize_handle",
@@ -38,9 +42,14 @@ __all__ = [
 FETCH_PROFILE = "profile"
 FETCH_POSTS = "posts"
 FETCH_POST = "post"
+FETCH_FOLLOWERS = "followers"
+
+#: ``RawResponse.kind`` of a followers page (the other kinds live in ``providers.http``).
+KIND_FOLLOWERS_PAGE = "followers_page"
 
 ProfileParse = tuple[InstagramProfile, list[InstagramPost], str | None]
 PostsParse = tuple[list[InstagramPost], str | None]
+FollowersParse = tuple[list[InstagramFollower], str | None]
 
 T = TypeVar("T")
 
@@ -254,8 +263,9 @@ def from_iso(value: Any, where: str) -> datetime | None:
 class InstagramProvider(ABC):  # noqa: B024 - no abstract methods on purpose: fetch types are opt-in
     """Base class of the Instagram providers.
 
-    ``supports`` lists the fetch types implemented (``profile``, ``posts``, ``post``). A provider
-    that lacks one keeps the default methods, which raise ``NotImplementedError``.
+    ``supports`` lists the fetch types implemented (``profile``, ``posts``, ``post``,
+    ``followers``). A provider that lacks one keeps the default methods, which raise
+    ``NotImplementedError``.
     ``profile_includes_posts`` tells the crawler whether the profile answer already carries the
     first posts page (Graph) or posts need their own first request (RapidAPI).
     """
@@ -285,6 +295,17 @@ class InstagramProvider(ABC):  # noqa: B024 - no abstract methods on purpose: fe
     ) -> ProviderRequest:
         raise NotImplementedError(f"{self.name} does not fetch posts by shortcode")
 
+    def followers_request(
+        self,
+        profile: InstagramProfile,
+        cursor: str | None,
+        credential: Credential,
+        base_url: str,
+    ) -> ProviderRequest:
+        """A page of the accounts following ``profile`` (providers key it by id or handle).
+        ``cursor`` continues a listing on the provider that started it."""
+        raise NotImplementedError(f"{self.name} does not fetch followers")
+
     # -- parsers (pure) -----------------------------------------------------------------------
 
     def parse_profile(self, raw: RawResponse) -> ProfileParse:
@@ -298,7 +319,11 @@ class InstagramProvider(ABC):  # noqa: B024 - no abstract methods on purpose: fe
     def parse_post(self, raw: RawResponse) -> InstagramPost:
         return self._guard(raw, self._parse_post)
 
-    def parse(self, raw: RawResponse) -> ProfileParse | PostsParse | InstagramPost:
+    def parse_followers(self, raw: RawResponse) -> FollowersParse:
+        """(followers, cursor of the next page or None)."""
+        return self._guard(raw, self._parse_followers)
+
+    def parse(self, raw: RawResponse) -> ProfileParse | PostsParse | InstagramPost | FollowersParse:
         """Dispatch on ``raw.kind``."""
         if raw.kind == KIND_PROFILE:
             return self.parse_profile(raw)
@@ -306,6 +331,8 @@ class InstagramProvider(ABC):  # noqa: B024 - no abstract methods on purpose: fe
             return self.parse_posts(raw)
         if raw.kind == KIND_POST:
             return self.parse_post(raw)
+        if raw.kind == KIND_FOLLOWERS_PAGE:
+            return self.parse_followers(raw)
         raise ValueError(f"unknown raw response kind {raw.kind!r}")
 
     # -- hooks for subclasses -------------------------------------------------------------------
@@ -318,6 +345,9 @@ class InstagramProvider(ABC):  # noqa: B024 - no abstract methods on purpose: fe
 
     def _parse_post(self, raw: RawResponse) -> InstagramPost:
         raise NotImplementedError(f"{self.name} does not fetch posts by shortcode")
+
+    def _parse_followers(self, raw: RawResponse) -> FollowersParse:
+        raise NotImplementedError(f"{self.name} does not fetch followers")
 
     def _guard(self, raw: RawResponse, fn: Callable[[RawResponse], T]) -> T:
         """Run a parser; stamp provider/status on its errors; turn stray exceptions into

@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import func, select
 
 from beat.demo import LocalServices, submit_all
-from beat.store.credentials import SANDBOX_CREDENTIALS, save_credentials
+from beat.store.credentials import save_credentials
 from beat.store.db import make_engine, upgrade
 from beat.store.queue import RequestQueue
-from sandbox import RATE_LIMITS_FILE
+from sandbox import RATE_LIMITS_FILE, sandbox_credentials
 from tests.support import scratch_postgres
 
 TOKEN = "e2e-token-abcdefghijkl"
@@ -81,7 +81,7 @@ def stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
         (tmp_path / "dagster" / "dagster.yaml").write_text(dagster_yaml(dagster_url))
         engine = make_engine(app_url)
         upgrade(engine)
-        save_credentials(engine, SANDBOX_CREDENTIALS)
+        save_credentials(engine, sandbox_credentials())
         services = LocalServices()
         services.start(RequestQueue(engine), TOKEN)
         stack = Stack(app_url, tmp_path, services)

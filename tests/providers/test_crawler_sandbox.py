@@ -62,8 +62,11 @@ def _comparable(post: InstagramPost) -> tuple[Any, ...]:
 
 
 def test_default_chains_follow_the_reference_order() -> None:
-    assert DEFAULT_CHAINS["profile_by_handle"] == ["graphapi", "arraybobo"]
-    assert DEFAULT_CHAINS["post_by_shortcode"] == ["arraybobo"]
+    assert DEFAULT_CHAINS["profile_by_handle"] == [
+        "graphapi", "arraybobo", "jotucker", "lama", "bestsolutions",
+    ]  # fmt: skip
+    assert DEFAULT_CHAINS["post_by_shortcode"] == ["arraybobo", "jotucker", "rocketapi", "lama"]
+    assert DEFAULT_CHAINS["followers"] == ["rocketapi=0.7,jotucker=0.3"]
 
 
 async def test_happy_path_uses_graph_first(
@@ -215,9 +218,10 @@ async def test_all_faulted(sandbox: RunningSandbox, make_crawler: MakeCrawler) -
     with pytest.raises(NoProviderAvailable) as info:
         await make_crawler().profile_with_posts("alice.example")
     err = info.value
-    assert [p for p, _ in err.attempts] == ["graphapi", "arraybobo"]
+    chain = ["graphapi", "arraybobo", "jotucker", "lama", "bestsolutions"]
+    assert [p for p, _ in err.attempts] == chain
     assert all(isinstance(e, ProviderUnavailable) for e in err.errors)
-    assert {e.provider for e in err.errors} == {"graphapi", "arraybobo"}
+    assert {e.provider for e in err.errors} == set(chain)
 
 
 async def test_rate_limited_everywhere_carries_retry_after(
@@ -234,12 +238,10 @@ async def test_no_credentials_at_all(sandbox: RunningSandbox, make_crawler: Make
     crawler = make_crawler(credentials=StaticCredentials({}))
     with pytest.raises(NoProviderAvailable) as info:
         await crawler.profile_with_posts("alice.example")
-    assert info.value.attempts == [
-        ("graphapi", "no eligible credential"),
-        ("arraybobo", "no eligible credential"),
-    ]
+    chain = ["graphapi", "arraybobo", "jotucker", "lama", "bestsolutions"]
+    assert info.value.attempts == [(name, "no eligible credential") for name in chain]
     assert info.value.errors == []
-    assert sandbox.state.requests("graphapi") + sandbox.state.requests("arraybobo") == 0
+    assert sum(sandbox.state.requests(name) for name in chain) == 0
 
 
 async def test_missing_base_url_and_unsupported_provider_are_skipped(
@@ -260,7 +262,7 @@ async def test_missing_base_url_and_unsupported_provider_are_skipped(
 
 def test_unknown_provider_in_chain_is_a_config_error(make_crawler: MakeCrawler) -> None:
     with pytest.raises(ValueError, match="unknown providers"):
-        make_crawler(chains={"profile_by_handle": ["jotucker"]})
+        make_crawler(chains={"profile_by_handle": ["no_such_provider"]})
 
 
 async def test_slow_answer_past_the_timeout_falls_back(

@@ -1,0 +1,420 @@
+"""Property tests for the six scraping-API adapters.
+
+1. Whatever the body, a parser returns well-formed model objects or raises a ProviderError
+   subclass (never a KeyError, TypeError... and never one _guard had to catch).
+2. The error mapping holds for every provider, whatever else the answer says: 429 is
+   RateLimited with the wait its headers give, "not subscribed" on 401/403 a dead credential,
+   5xx the provider's fault, the provider's "not found" / "private" answers target facts, and
+   HTML or a truncated body a MalformedResponse.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from providers.errors import (
+    CredentialRejected,
+    MalformedResponse,
+    ProviderError,
+    ProviderUnavailable,
+    RateLimited,
+    TargetNotFound,
+    TargetPrivate,
+)
+from providers.http import RawResponse
+from providers.instagram import PROVIDERS
+from providers.instagram.base import InstagramProvider
+from providers.model import (
+    POST_TYPES,
+    PROFILE_TYPES,
+    InstagramFollower,
+    InstagramPost,
+    InstagramProfile,
+)
+from tests.providers.test_rapid_parsers import FIXTURES
+
+GOOD = {
+    ("jotucker", "profile"): "jotucker/profile.json",
+    ("jotucker", "posts_page"): "jotucker/posts_page.json",
+    ("jotucker", "post"): "jotucker/post.json",
+    ("jotucker", "followers_page"): "jotucker/followers_page.json",
+    ("neotank", "profile"): "neotank/profile.json",
+    ("neotank", "posts_page"): "neotank/posts_page.json",
+    ("igapi", "profile"): "igapi/profile.json",
+    ("igapi", "posts_page"): "igapi/posts_page.json",
+    ("bestsolutions", "profile"): "bestsolutions/profile.json",
+    ("bestsolutions", "posts_page"): "bestsolutions/posts_page.json",
+    ("lama", "profile"): "lama/profile.json",
+    ("lama", "posts_page"): "lama/posts_chunk.json",
+    ("lama", "post"): "lama/post.json",
+    ("rocketapi", "profile"): "rocketapi/profile.json",
+    ("rocketapi", "post"): "rocketapi/post.json",
+    ("rocketapi", "followers_page"): "rocketapi/followers_page.json",
+}
+TARGETS = sorted(GOOD)
+PROVIDER_NAMES = sorted({p for p, _ in TARGETS})
+STATUSES = [200, 200, 200, 201, 204, 301, 400, 401, 402, 403, 404, 410, 429, 500, 502, 503]
+
+SETTINGS = settings(
+    max_examples=120,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+KEYS = [
+    "data",
+    "user",
+    "users",
+    "items",
+    "id",
+    "pk",
+    "code",
+    "shortcode",
+    "username",
+    "media_type",
+    "__typename",
+    "edges",
+    "node",
+    "count",
+    "page_info",
+    "end_cursor",
+    "has_next_page",
+    "edge_followed_by",
+    "edge_owner_to_timeline_media",
+    "xdt_shortcode_media",
+    "next_max_id",
+    "more_available",
+    "pagination_token",
+    "status",
+    "status_code",
+    "response",
+    "body",
+    "message",
+    "detail",
+    "exc_type",
+    "caption",
+    "taken_at",
+    "image_versions2",
+    "candidates",
+    "url",
+]
+
+json_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(max_size=30)
+    | st.sampled_from(
+        ["", "0", "-1", "1e400", "fail", "done", "ok", "private", "GraphVideo", "UserNotFound"]
+    )
+)
+json_values = st.recursive(
+    json_scalars,
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(st.sampled_from(KEYS) | st.text(max_size=8), children, max_size=5)
+    ),
+    max_leaves=25,
+)
+
+
+def _raw(provider: str, kind: str, status: int, body: bytes, headers: Any = ()) -> RawResponse:
+    return RawResponse.build(provider, kind, status, body, headers)
+
+
+def _parser(provider: InstagramProvider, kind: str) -> Callable[[RawResponse], Any]:
+    return {
+        "profile": provider.parse_profile,
+        "posts_page": provider.parse_posts,
+        "post": provider.parse_post,
+        "followers_page": provider.parse_followers,
+    }[kind]
+
+
+def _check_post(post: Any) -> None:
+    assert isinstance(post, InstagramPost)
+    assert isinstance(post.shortcode, str) and post.shortcode
+    assert post.post_type in POST_TYPES
+    for count in (post.likes, post.comments, post.views, post.plays):
+        assert count is None or (isinstance(count, int) and count >= 0)
+    if post.taken_at is not None:
+        assert post.taken_at.tzinfo is not None
+    post.dimensions()
+    post.metrics()
+
+
+def _check_profile(profile: Any) -> None:
+    assert isinstance(profile, InstagramProfile)
+    assert isinstance(profile.profile_id, str) and profile.profile_id
+    assert isinstance(profile.handle, str) and profile.handle
+    assert profile.profile_type is None or profile.profile_type in PROFILE_TYPES
+    for count in (profile.followers, profile.following, profile.media_count):
+        assert count is None or (isinstance(count, int) and count >= 0)
+    profile.dimensions()
+    profile.metrics()
+
+
+def _check_follower(follower: Any) -> None:
+    assert isinstance(follower, InstagramFollower)
+    assert isinstance(follower.profile_id, str) and follower.profile_id
+    assert isinstance(follower.handle, str) and follower.handle
+    follower.dimensions()
+
+
+def _check_page(items: Any, cursor: Any, check_item: Callable[[Any], None]) -> None:
+    for item in items:
+        check_item(item)
+    assert cursor is None or (isinstance(cursor, str) and cursor)
+
+
+def outcome(provider_name: str, kind: str, raw: RawResponse) -> ProviderError | None:
+    """Parse; check a success is well formed or the error is a clean ProviderError."""
+    provider = PROVIDERS[provider_name]
+    try:
+        result = _parser(provider, kind)(raw)
+    except ProviderError as err:
+        assert "internal:" not in err.message, err.message
+        assert err.provider == provider_name
+        return err
+    if kind == "profile":
+        profile, posts, cursor = result
+        _check_profile(profile)
+        _check_page(posts, cursor, _check_post)
+    elif kind == "posts_page":
+        posts, cursor = result
+        _check_page(posts, cursor, _check_post)
+    elif kind == "followers_page":
+        followers, cursor = result
+        _check_page(followers, cursor, _check_follower)
+    else:
+        _check_post(result)
+    return None
+
+
+def _good_body(target: tuple[str, str]) -> bytes:
+    return (FIXTURES / GOOD[target]).read_bytes()
+
+
+# --------------------------------------------------------------------------- 1. robustness
+
+
+@SETTINGS
+@given(st.sampled_from(TARGETS), st.sampled_from(STATUSES), json_values)
+def test_random_json(target: tuple[str, str], status: int, value: Any) -> None:
+    outcome(*target, _raw(*target, status, json.dumps(value).encode()))
+
+
+@SETTINGS
+@given(st.sampled_from(TARGETS), st.sampled_from(STATUSES), st.binary(max_size=300))
+def test_random_bytes(target: tuple[str, str], status: int, body: bytes) -> None:
+    outcome(*target, _raw(*target, status, body))
+
+
+def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    out: list[tuple[Any, ...]] = []
+    if isinstance(value, dict):
+        items: Any = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return out
+    for k, v in items:
+        out.append((*prefix, k))
+        out.extend(_paths(v, (*prefix, k)))
+    return out
+
+
+PATHS = {t: _paths(json.loads(_good_body(t))) for t in TARGETS}
+
+
+@SETTINGS
+@given(st.sampled_from(TARGETS), st.data(), json_values, st.booleans())
+def test_wrong_type_at_any_key(
+    target: tuple[str, str], data: st.DataObject, replacement: Any, delete: bool
+) -> None:
+    doc = copy.deepcopy(json.loads(_good_body(target)))
+    path = data.draw(st.sampled_from(PATHS[target]))
+    parent = doc
+    for step in path[:-1]:
+        parent = parent[step]
+    if delete and isinstance(parent, dict):
+        del parent[path[-1]]
+    else:
+        parent[path[-1]] = replacement
+    outcome(*target, _raw(*target, 200, json.dumps(doc).encode()))
+
+
+@SETTINGS
+@given(
+    st.sampled_from(TARGETS),
+    st.sampled_from(STATUSES),
+    json_values,
+    st.dictionaries(
+        st.sampled_from(
+            [
+                "Retry-After",
+                "x-ratelimit-requests-reset",
+                "x-ratelimit-reset",
+                "X-RapidAPI-Proxy-Response",
+            ]
+        ),
+        st.text(max_size=40) | st.sampled_from(["true", "1", "1e999", "Wed, 21 Oct 2015"]),
+        max_size=3,
+    ),
+)
+def test_error_envelopes_and_headers(
+    target: tuple[str, str], status: int, value: Any, headers: dict[str, str]
+) -> None:
+    body = {"message": value, "detail": value, "exc_type": value, "status": value}
+    outcome(*target, _raw(*target, status, json.dumps(body).encode(), headers))
+
+
+def test_good_fixtures_parse_cleanly() -> None:
+    for target in TARGETS:
+        assert outcome(*target, _raw(*target, 200, _good_body(target))) is None
+
+
+# --------------------------------------------------------------------------- 2. error mapping
+
+any_body = (
+    json_values.map(lambda v: json.dumps(v).encode())
+    | st.binary(max_size=120)
+    | st.sampled_from([b"", b"<html><body>Too Many Requests</body></html>"])
+)
+
+
+def _expect(error: type[ProviderError], target: tuple[str, str], raw: RawResponse) -> Any:
+    err = outcome(*target, raw)
+    assert type(err) is error, (err, raw.status, raw.body[:200])
+    return err
+
+
+@SETTINGS
+@given(
+    st.sampled_from(TARGETS),
+    any_body,
+    st.integers(min_value=1, max_value=86400),
+    st.sampled_from(["retry-after", "x-ratelimit-requests-reset", "x-ratelimit-reset"]),
+    st.booleans(),
+)
+def test_429_is_rate_limited_for_as_long_as_the_headers_say(
+    target: tuple[str, str], body: bytes, wait: int, header: str, via_proxy: bool
+) -> None:
+    headers = {header: str(wait), "x-ratelimit-requests-remaining": "0"}
+    if via_proxy:
+        headers["x-rapidapi-proxy-response"] = "true"
+    err = _expect(RateLimited, target, _raw(*target, 429, body, headers))
+    assert err.retry_after == wait
+
+
+@SETTINGS
+@given(
+    st.sampled_from(TARGETS),
+    st.sampled_from([401, 403]),
+    st.sampled_from(
+        [
+            "You are not subscribed to this API.",
+            "you are NOT SUBSCRIBED to this api",
+        ]
+    ),
+    st.dictionaries(st.sampled_from(["info", "hint", "code"]), json_scalars, max_size=2),
+    st.booleans(),
+)
+def test_not_subscribed_is_a_dead_credential(
+    target: tuple[str, str],
+    status: int,
+    message: str,
+    extra: dict[str, Any],
+    via_proxy: bool,
+) -> None:
+    headers = {"x-rapidapi-proxy-response": "true"} if via_proxy else {}
+    body = json.dumps({"message": message, **extra}).encode()
+    _expect(CredentialRejected, target, _raw(*target, status, body, headers))
+
+
+@SETTINGS
+@given(
+    st.sampled_from(TARGETS),
+    st.sampled_from([500, 502, 503, 504, 520]),
+    any_body,
+    st.booleans(),
+)
+def test_5xx_is_the_providers_fault(
+    target: tuple[str, str], status: int, body: bytes, via_proxy: bool
+) -> None:
+    headers = {"x-rapidapi-proxy-response": "true"} if via_proxy else {}
+    _expect(ProviderUnavailable, target, _raw(*target, status, body, headers))
+
+
+def _rocket_envelope(code: int, body: Any) -> bytes:
+    return json.dumps(
+        {
+            "status": "done",
+            "response": {"status_code": code, "content_type": "application/json", "body": body},
+        }
+    ).encode()
+
+
+words = st.text(alphabet="abcdefghijklmnopqrstuvwxyz ", max_size=20)
+
+
+def _not_found(provider: str, noise: str, key: str) -> tuple[int, bytes]:
+    """The provider's own way of saying the target does not exist."""
+    message = f"{noise} not found".strip()
+    if provider == "rocketapi":
+        return 200, _rocket_envelope(404, {key: message, "status": "fail"})
+    if provider == "lama":
+        return 404, json.dumps({"detail": noise, "exc_type": "UserNotFound"}).encode()
+    return 404, json.dumps({key: message, "status": "fail"}).encode()
+
+
+def _private(provider: str, noise: str, key: str) -> tuple[int, bytes]:
+    """The provider's own way of saying the target is private."""
+    if provider == "rocketapi":
+        body = {key: f"Not authorized to view user {noise}", "status": "fail"}
+        return 200, _rocket_envelope(400, body)
+    if provider == "lama":
+        return 403, json.dumps({"detail": noise, "exc_type": "PrivateError"}).encode()
+    return 403, json.dumps({key: f"This account is private {noise}"}).encode()
+
+
+@SETTINGS
+@given(st.sampled_from(TARGETS), words, st.sampled_from(["message", "detail", "error"]))
+def test_not_found_answers_are_target_facts(target: tuple[str, str], noise: str, key: str) -> None:
+    status, body = _not_found(target[0], noise, key)
+    _expect(TargetNotFound, target, _raw(*target, status, body))
+
+
+@SETTINGS
+@given(st.sampled_from(TARGETS), words, st.sampled_from(["message", "detail"]))
+def test_private_answers_are_target_facts(target: tuple[str, str], noise: str, key: str) -> None:
+    status, body = _private(target[0], noise, key)
+    _expect(TargetPrivate, target, _raw(*target, status, body))
+
+
+HTML = [
+    b"<!DOCTYPE html><html><body>Please wait...</body></html>",
+    b"<html><head><title>Just a moment...</title></head></html>",
+    b"  \n<?xml version='1.0'?><error/>",
+]
+
+
+@SETTINGS
+@given(st.sampled_from(TARGETS), st.sampled_from(HTML))
+def test_html_is_malformed(target: tuple[str, str], body: bytes) -> None:
+    _expect(MalformedResponse, target, _raw(*target, 200, body))
+
+
+@SETTINGS
+@given(st.sampled_from(TARGETS), st.data())
+def test_truncated_bodies_are_malformed(target: tuple[str, str], data: st.DataObject) -> None:
+    body = _good_body(target)
+    cut = data.draw(st.integers(min_value=0, max_value=len(body.rstrip()) - 1))
+    _expect(MalformedResponse, target, _raw(*target, 200, body[:cut]))
