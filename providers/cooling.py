@@ -77,9 +77,12 @@ def cooling_seconds(headers: Mapping[str, str], now: float | None = None) -> flo
     """Seconds to cool a credential for, from a provider's response headers (lower-case names),
     or None when the answer does not say. Never negative, capped at a week."""
     now = time.time() if now is None else now
+    # RapidAPI's requests-reset is when the *plan* renews (days away): it only applies when
+    # the plan is what ran out, not to a per-second 429 with plan budget left.
+    plan_spent = headers.get("x-ratelimit-requests-remaining", "0").strip() == "0"
     readers = (
         ("retry-after", _retry_after),
-        ("x-ratelimit-requests-reset", _reset),
+        ("x-ratelimit-requests-reset", _reset if plan_spent else lambda v, n: None),
         ("x-ratelimit-reset", _reset),
         ("x-business-use-case-usage", lambda v, _n: _meta_minutes(v)),
         ("x-app-usage", lambda v, _n: _meta_minutes(v)),

@@ -116,10 +116,12 @@ class Outcome:
     """What happened with a credential.
 
     ``ok`` (``remaining``: the budget the provider says is left, when it says),
-    ``rate_limited`` (cool for ``ttl`` s, or a growing backoff when None), ``dead``.
+    ``rate_limited`` (cool for ``ttl`` s, or a growing backoff when None), ``dead``, and
+    ``released``: the call taught nothing about the credential (it was never sent, timed out,
+    or the provider itself failed), so a probe lease it held is handed back at once.
     """
 
-    kind: Literal["ok", "rate_limited", "dead"]
+    kind: Literal["ok", "rate_limited", "dead", "released"]
     ttl: float | None = None
     reason: str = ""
     remaining: int | None = None
@@ -136,12 +138,20 @@ class Outcome:
     def dead(cls, reason: str = "") -> Outcome:
         return cls("dead", None, reason)
 
+    @classmethod
+    def released(cls) -> Outcome:
+        return cls("released")
+
 
 @runtime_checkable
 class CredentialSource(Protocol):
     async def pick(self, provider: str, *, handle: str | None = None) -> Credential | None:
         """An eligible credential for ``provider`` (of ``handle`` when given), or None."""
         ...
+
+    # Optional: ``def cooling_seconds(provider, *, handle=None) -> float | None``, how soon a
+    # credential comes back when pick found none (None: never, all dead). With it, a request
+    # that met only cooling credentials waits for them instead of spending an attempt.
 
     async def report(self, cred: Credential, outcome: Outcome) -> None:
         """Feed back how a call with ``cred`` went."""
@@ -292,6 +302,21 @@ def pick_candidates(
     return healthy, probes
 
 
+def soonest_usable(
+    slots: Iterable[CredentialSlot], handle: str | None, now: float
+) -> float | None:
+    """Seconds until one of these credentials (for ``handle``, if given) can be used again:
+    0 when one can now, None when none ever will (all dead, or there are none)."""
+    waits = []
+    for slot in slots:
+        if slot.status(now) == "dead" or (handle is not None and slot.cred.handle != handle):
+            continue
+        if slot.usable(now):
+            return 0.0
+        waits.append(max(slot.cooling_until, slot.probe_until) - now)
+    return max(0.0, min(waits)) if waits else None
+
+
 class StaticCredentials:
     """In-process credential pool with the same rules as the database pool (module docstring).
 
@@ -347,6 +372,9 @@ class StaticCredentials:
         chosen = {id(s) for s in healthy + probes}
         return [s.cred for s in self._slots.get(provider, ()) if id(s) in chosen]
 
+    def cooling_seconds(self, provider: str, *, handle: str | None = None) -> float | None:
+        return soonest_usable(self._slots.get(provider, ()), handle, self._clock())
+
     async def pick(self, provider: str, *, handle: str | None = None) -> Credential | None:
         now = self._clock()
         healthy, probes = pick_candidates(self._slots.get(provider, ()), handle, now)
@@ -369,7 +397,10 @@ class StaticCredentials:
         now = self._clock()
         was_probe = cred in self._probing
         self._probing.discard(cred)
-        if outcome.kind == "ok":
+        if outcome.kind == "released":
+            if was_probe:
+                slot.probe_until = 0.0  # another caller may probe now
+        elif outcome.kind == "ok":
             slot.note_ok(now, outcome.remaining)
             if was_probe:
                 slot.heal()

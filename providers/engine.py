@@ -51,6 +51,7 @@ from providers.http import HttpCall, ProviderRequest, RawResponse, redact_header
 
 __all__ = [
     "MAX_BODY_BYTES",
+    "NO_ELIGIBLE_CREDENTIAL",
     "BeforeRequest",
     "ChainEntry",
     "Crawler",
@@ -62,6 +63,8 @@ __all__ = [
 T = TypeVar("T")
 
 MAX_BODY_BYTES = 5 * 1024 * 1024
+#: Why a provider was skipped when all its credentials are cooling, dead or absent.
+NO_ELIGIBLE_CREDENTIAL = "no eligible credential"
 
 #: A provider name, or a weighted group "name=weight,name=weight".
 ChainEntry = str
@@ -201,6 +204,7 @@ class Crawler:
     ) -> Fetched[T]:
         attempts: list[tuple[str, str]] = []
         errors: list[ProviderError] = []
+        cooling: list[float] = []
         for name in resolve_chain(self.chains.get(fetch_type, []), self.rng):
             try:
                 return await self._try(name, fetch_type, attempt, attempts, credential_handle)
@@ -208,7 +212,11 @@ class Crawler:
                 attempts.append((name, skip.reason))
                 if skip.error is not None:
                     errors.append(skip.error)
-        raise NoProviderAvailable(attempts=attempts, errors=errors)
+                if skip.cooling is not None:
+                    cooling.append(skip.cooling)
+        failure = NoProviderAvailable(attempts=attempts, errors=errors)
+        failure.credentials_back_in = min(cooling) if cooling else None
+        raise failure
 
     async def _on_provider(
         self,
@@ -246,10 +254,11 @@ class Crawler:
             raise _Skip("no base URL configured")
         cred = await self._credential(name, provider, credential_handle)
         if cred is None:
-            raise _Skip("no eligible credential")
+            raise _Skip(NO_ELIGIBLE_CREDENTIAL, cooling=self._cooling(name, credential_handle))
         try:
             value, raws = await attempt(provider, cred, base_url)
         except _HookFault as hook:
+            await self._report(cred, Outcome.released())
             raise _Skip.from_error(hook.error, name, cred) from None
         except ProviderFault as err:
             skip = _Skip.from_error(err, name, cred)
@@ -259,6 +268,11 @@ class Crawler:
             err.redact(cred.secret_values())
             err.provider = err.provider or name
             await self._report(cred, Outcome.ok())
+            raise
+        except BaseException:
+            # Deferred by the rate limiter, cancelled, or a bug: the credential taught nothing,
+            # but a probe lease it holds must not wait out its timeout.
+            await self._report(cred, Outcome.released())
             raise
         await self._report(cred, Outcome.ok(remaining=_remaining(raws)))
         return Fetched(value=value, provider=name, raw=raws, attempts=attempts)
@@ -270,6 +284,11 @@ class Crawler:
             return await self.credentials.pick(name)
         return await self.credentials.pick(name, handle=handle)
 
+    def _cooling(self, name: str, handle: str | None) -> float | None:
+        """How soon the provider has a credential again, if the source can tell."""
+        ask = getattr(self.credentials, "cooling_seconds", None)
+        return ask(name, handle=handle) if ask is not None else None
+
     async def _report(self, cred: Credential, outcome: Outcome) -> None:
         if cred.id != "anonymous":
             await self.credentials.report(cred, outcome)
@@ -279,6 +298,8 @@ class Crawler:
             await self._report(cred, Outcome.rate_limited(err.retry_after, str(err)))
         elif isinstance(err, CredentialRejected):
             await self._report(cred, Outcome.dead(str(err)))
+        else:  # the provider failed, not the credential
+            await self._report(cred, Outcome.released())
 
     # -- HTTP -----------------------------------------------------------------------------------
 
@@ -389,10 +410,13 @@ class Crawler:
 class _Skip(Exception):
     """This provider is out for this fetch: why, and the error if it failed."""
 
-    def __init__(self, reason: str, error: ProviderError | None = None) -> None:
+    def __init__(
+        self, reason: str, error: ProviderError | None = None, *, cooling: float | None = None
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.error = error
+        self.cooling = cooling  # credentials of this provider are back in this many seconds
 
     @classmethod
     def from_error(cls, err: ProviderError, name: str, cred: Credential) -> _Skip:

@@ -159,6 +159,10 @@ class NoProviderAvailable(ProviderFault):
         super().__init__(message, provider=None, status=None, retry_after=retry_after)
         self.attempts: list[tuple[str, str]] = list(attempts)
         self.errors: list[ProviderError] = list(errors)
+        #: Set by the crawler when some provider was skipped only because its credentials
+        #: were cooling: they are usable again in this many seconds. Such a request did not
+        #: get a fair try; the queue waits for them rather than spending an attempt.
+        self.credentials_back_in: float | None = None
 
     def redact(self, secrets: Iterable[str]) -> None:
         values = [s for s in secrets if s]

@@ -30,7 +30,7 @@ from beat.store.instagram import upsert_instagram
 from beat.store.outbox import write_events
 from beat.store.queue import ClaimedRequest, Completion, Failure, RequestQueue
 from providers.crawler import InstagramCrawler, reparse
-from providers.errors import BadInput, Deferred, ProviderError, TargetFact
+from providers.errors import BadInput, Deferred, NoProviderAvailable, ProviderError, TargetFact
 from providers.http import HttpCall, RawResponse
 from providers.ratelimit import target_handle
 
@@ -108,9 +108,15 @@ def classify(exc: BaseException) -> tuple[str, bool]:
 
 
 def _defer_seconds(exc: BaseException) -> float | None:
-    if not isinstance(exc, Deferred):
-        return None
-    return max(1.0, exc.retry_after or 0.0)
+    """Not now, through no fault of the request: our rate limits said wait, or a provider of
+    its chain was skipped only because its credentials were cooling (the request did not get
+    a fair try). Such a wait costs no attempt; it lasts until the budget or credential is back.
+    A provider with no live credential at all does not defer: that needs an operator."""
+    if isinstance(exc, Deferred):
+        return max(1.0, exc.retry_after or 0.0)
+    if isinstance(exc, NoProviderAvailable) and exc.credentials_back_in is not None:
+        return max(1.0, exc.credentials_back_in)
+    return None
 
 
 def reason_kind(reason: str) -> str:

@@ -64,6 +64,7 @@ from providers.credentials import (
     backoff_seconds,
     clean_reason,
     pick_candidates,
+    soonest_usable,
 )
 from providers.errors import scrub_text
 
@@ -345,6 +346,10 @@ class DbCredentialPool:
 
     # -- CredentialSource ---------------------------------------------------------------------
 
+    def cooling_seconds(self, provider: str, *, handle: str | None = None) -> float | None:
+        """How soon one of ``provider``'s credentials is usable again (None: all dead)."""
+        return soonest_usable(self._slots.get(provider, ()), handle, self._clock())
+
     async def pick(self, provider: str, *, handle: str | None = None) -> Credential | None:
         if not self._refreshing and self._clock() - self._loaded_at >= self._refresh_seconds:
             await self._refresh_async()
@@ -372,7 +377,10 @@ class DbCredentialPool:
         slot = self._by_id.get(cid)
         was_probe = cid in self._my_probes
         self._my_probes.discard(cid)
-        if outcome.kind == "ok":
+        if outcome.kind == "released":
+            if was_probe:
+                await self._probe_released(cid, slot)
+        elif outcome.kind == "ok":
             if slot is not None:
                 slot.note_ok(now, outcome.remaining)
                 self._used.add(cid)
@@ -502,6 +510,13 @@ class DbCredentialPool:
         )
         with self._engine.begin() as conn:
             return conn.execute(stmt).rowcount == 1
+
+    async def _probe_released(self, cid: str, slot: CredentialSlot | None) -> None:
+        """The probe taught nothing (never sent, timed out, provider error): let the next
+        caller, in any process, probe at once instead of waiting for the lease to lapse."""
+        if slot is not None:
+            slot.probe_until = 0.0
+        await self._write(cid, {"probe_until": None}, "probe release")
 
     async def _healed(
         self, cid: str, slot: CredentialSlot | None, now: float, remaining: int | None

@@ -31,6 +31,15 @@ NOW = 1_790_000_000.0
         ),
         ({"x-app-usage": '{"call_count": 100, "estimated_time_to_regain_access": 3}'}, 180.0),
         ({"retry-after": "0", "x-ratelimit-requests-reset": "30"}, 30.0),  # 0 says nothing
+        # A per-second 429 with plan budget left: the plan's reset (a day away) is not the wait.
+        (
+            {
+                "x-ratelimit-requests-reset": "86400",
+                "x-ratelimit-requests-remaining": "500",
+                "x-ratelimit-reset": "2",
+            },
+            2.0,
+        ),
         ({"retry-after": "soon"}, None),
         ({"x-business-use-case-usage": "{not json"}, None),
         ({"retry-after": "99999999"}, 7 * 86400.0),  # capped at a week
