@@ -40,6 +40,56 @@ def parse_param_args(pairs: list[str]) -> dict[str, Any]:
     return params
 
 
+def _engine() -> Any:
+    from beat.store.db import make_engine, upgrade
+
+    engine = make_engine(load_settings().database_url)
+    upgrade(engine)
+    return engine
+
+
+def cmd_credentials_add(args: argparse.Namespace) -> int:
+    """The secret is read from stdin (a JSON object), never from the command line, where it
+    would land in shell history and the process list."""
+    from beat.store.credentials import save_credentials
+
+    try:
+        secret = json.loads(sys.stdin.read())
+    except json.JSONDecodeError:
+        print("stdin must hold the secret as a JSON object", file=sys.stderr)
+        return 2
+    if not isinstance(secret, dict) or not secret:
+        print("stdin must hold the secret as a non-empty JSON object", file=sys.stderr)
+        return 2
+    added = save_credentials(_engine(), [(args.provider, secret, args.handle)])
+    print("credential added" if added else "credential already stored (same secret)")
+    return 0
+
+
+def cmd_credentials_list(args: argparse.Namespace) -> int:
+    from beat.store.credentials import credential_states
+
+    columns = ("id", "provider", "handle", "state", "trips", "remaining", "cooling_until")
+    print("  ".join(f"{c:<14}" for c in columns) + "  last_reason")
+    for state in credential_states(_engine()):
+        row = state.to_dict()
+        cells = "  ".join(
+            f"{row.get(c) if row.get(c) is not None else '-'!s:<14}" for c in columns
+        )
+        print(f"{cells}  {(row.get('last_reason') or '-')[:80]}")
+    return 0
+
+
+def cmd_credentials_revive(args: argparse.Namespace) -> int:
+    from beat.store.credentials import revive_credential
+
+    if not revive_credential(_engine(), args.id):
+        print(f"no credential with id {args.id}", file=sys.stderr)
+        return 1
+    print(f"credential {args.id} is usable again (every pool picks it up on its next refresh)")
+    return 0
+
+
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
     from beat.store.db import make_engine, upgrade
 
@@ -153,6 +203,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     sub.add_parser("flows", help="list the registered flows").set_defaults(func=cmd_flows)
+
+    creds = sub.add_parser("credentials", help="provider credentials").add_subparsers(
+        dest="credentials_command", required=True
+    )
+    add = creds.add_parser("add", help="store a credential; the secret JSON comes from stdin")
+    add.add_argument("provider", help="e.g. graphapi, arraybobo, ytapitoken, shopify")
+    add.add_argument("--handle", help="the target it belongs to (a Shopify store, a creator)")
+    add.set_defaults(func=cmd_credentials_add)
+    creds.add_parser("list", help="health of every credential (no secrets)").set_defaults(
+        func=cmd_credentials_list
+    )
+    revive = creds.add_parser("revive", help="make a dead or cooling credential usable again")
+    revive.add_argument("id", type=int)
+    revive.set_defaults(func=cmd_credentials_revive)
 
     request = sub.add_parser("request", help="submit a scrape request")
     request.add_argument("flow", help="flow name (see `beat flows`)")

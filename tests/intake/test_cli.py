@@ -57,3 +57,23 @@ def test_rejections_name_the_problem(
     assert main(argv) == 2
     assert needle in capsys.readouterr().err
     assert main(["status", "1"]) == 1  # nothing was written
+
+
+def test_credentials_add_list_revive_never_print_secrets(tmp_path, monkeypatch, capsys) -> None:
+    import io
+
+    from beat.cli import main
+
+    monkeypatch.setenv("BEAT_HOME", str(tmp_path))
+    monkeypatch.delenv("BEAT_DATABASE_URL", raising=False)
+    secret = '{"x-rapidapi-key": "cli-secret-key-0123456789"}'
+    monkeypatch.setattr("sys.stdin", io.StringIO(secret))
+    assert main(["credentials", "add", "arraybobo"]) == 0
+    monkeypatch.setattr("sys.stdin", io.StringIO("not json"))
+    assert main(["credentials", "add", "arraybobo"]) == 2
+    assert main(["credentials", "list"]) == 0
+    assert main(["credentials", "revive", "1"]) == 0
+    assert main(["credentials", "revive", "99"]) == 1
+    out = capsys.readouterr()
+    assert "arraybobo" in out.out and "ok" in out.out
+    assert "cli-secret-key" not in out.out + out.err
