@@ -223,6 +223,11 @@ def run_demo(requests: int = 300, fault_rate: float = 0.1) -> int:
     os.environ["BEAT_MEDIA_ALLOW_ENDPOINTS"] = services.sandbox_url
     print(f"beat demo: sandbox {services.sandbox_url}, intake API {services.api_url}")
     print(f"  app database {settings.database_url}\n  dagster home {settings.dagster_home}")
+    print(
+        "  rate limits  each provider's real plan (arraybobo: 100 calls per 30 s, so fallback"
+        " calls are paced);\n               the global budget is raised for the sandbox"
+        f" ({os.environ['BEAT_RATE_LIMITS']})"
+    )
     try:
         asyncio.run(set_fault(services.sandbox_url, "graphapi", "server_error", fault_rate))
         asyncio.run(show_rejections(services.api_url, token))

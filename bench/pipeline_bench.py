@@ -61,7 +61,7 @@ def free_port() -> int:
 def start_sandbox() -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sandbox", "--port", str(port)], cwd=ROOT,
+        [sys.executable, "-m", "sandbox", "--port", str(port), "--no-quotas"], cwd=ROOT,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
@@ -157,6 +157,8 @@ def run_ours(
         DAGSTER_HOME=str(home / "dagster"), BEAT_CONCURRENCY=str(concurrency),
         BEAT_MEDIA_FROM_BATCHES="0",
         BEAT_RATE_LIMITS=str(RATE_LIMITS_FILE),
+        # Production's limiter: every provider call acquires its stacked limits in Redis.
+        BEAT_REDIS_URL=os.environ.get("BEAT_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0"),
         # Runs execute one after another in this process (the daemon would run them side by
         # side), so two runs of 1000 rather than four of 500.
         BEAT_MAX_INFLIGHT_BATCHES="2",  # the refresh flow alone, as the floor does

@@ -335,7 +335,7 @@ class Crawler:
             kind=kind,
             status=status,
             body=_scrub_body(body, secrets),
-            headers=[(n, scrub_text(v, secrets) if secrets else v) for n, v in headers],
+            headers=[(n, _scrub_value(v, secrets)) for n, v in headers],
             url=url,
             elapsed_ms=(time.perf_counter() - started) * 1000.0,
             fetched_at=fetched_at,
@@ -423,6 +423,15 @@ class _Skip(Exception):
         err.redact(cred.secret_values())
         err.provider = err.provider or name
         return cls(str(err), err)
+
+
+def _scrub_value(value: str, secrets: list[str]) -> str:
+    """A response header value with the credential's exact secrets removed (names that look
+    secret are redacted wholesale by ``RawResponse.build``)."""
+    for secret in secrets:
+        if len(secret) >= 8 and secret in value:
+            value = value.replace(secret, "REDACTED")
+    return value
 
 
 def _scrub_body(body: bytes, secrets: list[str]) -> bytes:

@@ -59,6 +59,8 @@ def redact_url(url: str) -> str:
     except ValueError:
         return REDACTED
     netloc = parts.netloc
+    if "@" not in netloc and not _SECRET_NAME.search(parts.query):
+        return url  # nothing to hide (the common case: skip re-encoding the query)
     if "@" in netloc:
         netloc = REDACTED + "@" + netloc.rsplit("@", 1)[1]
     query = parts.query

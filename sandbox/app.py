@@ -685,8 +685,10 @@ def serve(
     state: SandboxState | None = None,
     *,
     cdn: bool = False,
+    quotas: bool = True,
 ) -> None:
-    """Blocking entrypoint: serve until interrupted (uses uvloop when installed)."""
+    """Blocking entrypoint: serve until interrupted (uses uvloop when installed).
+    ``quotas=False`` lifts every per-credential plan (for throughput benchmarks)."""
     state = state if state is not None else SandboxState()
     shown = host if host not in ("0.0.0.0", "", "::") else "127.0.0.1"
     shown = f"[{shown}]" if ":" in shown else shown
@@ -700,6 +702,9 @@ def serve(
         loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     app = build_app(state, config)
+    if not quotas:
+        for setup in state.providers.values():
+            setup.quota = None
     print(_describe(host, port, state), flush=True)
     web.run_app(
         app,
@@ -729,12 +734,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=None,
         help="fixed epoch for post timestamps (default: today's UTC midnight)",
     )
+    parser.add_argument(
+        "--no-quotas", action="store_true", help="lift per-credential plans (benchmarks)"
+    )
     args = parser.parse_args(list(argv) if argv is not None else None)
     state = SandboxState(
         latency_ms=args.latency_ms, seed=args.seed, reference_time=args.reference_time
     )
     with contextlib.suppress(KeyboardInterrupt):
-        serve(args.host, args.port, state, cdn=args.cdn)
+        serve(args.host, args.port, state, cdn=args.cdn, quotas=not args.no_quotas)
     return 0
 
 
