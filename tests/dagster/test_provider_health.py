@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-import dagster as dg
 from sqlalchemy import Engine
 
 from beat.config import load_settings
