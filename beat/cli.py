@@ -73,9 +73,7 @@ def cmd_credentials_list(args: argparse.Namespace) -> int:
     print("  ".join(f"{c:<14}" for c in columns) + "  last_reason")
     for state in credential_states(_engine()):
         row = state.to_dict()
-        cells = "  ".join(
-            f"{row.get(c) if row.get(c) is not None else '-'!s:<14}" for c in columns
-        )
+        cells = "  ".join(f"{row.get(c) if row.get(c) is not None else '-'!s:<14}" for c in columns)
         print(f"{cells}  {(row.get('last_reason') or '-')[:80]}")
     return 0
 

@@ -13,23 +13,19 @@ on the next one.
 
 from __future__ import annotations
 
-import random
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC
 from email.utils import parsedate_to_datetime
 from typing import ClassVar
 
-import aiohttp
-
-from providers.credentials import Credential, CredentialSource
+from providers.credentials import Credential
 from providers.engine import (
     MAX_BODY_BYTES,
     BeforeRequest,
     ChainEntry,
     Crawler,
     Fetched,
-    OnCall,
 )
 from providers.errors import BadInput
 from providers.http import KIND_POST, KIND_POSTS_PAGE, KIND_PROFILE, RawResponse
@@ -215,33 +211,8 @@ _reparse = reparse
 
 class InstagramCrawler(Crawler):
     FETCH_TYPES: ClassVar[Mapping[str, frozenset[str]]] = FETCH_TYPES
-
-    def __init__(
-        self,
-        session: aiohttp.ClientSession,
-        credentials: CredentialSource,
-        base_urls: Mapping[str, str],
-        chains: Mapping[str, Sequence[ChainEntry]] | None = None,
-        timeout_seconds: float = 10.0,
-        *,
-        providers: Mapping[str, InstagramProvider] | None = None,
-        before_request: BeforeRequest | None = None,
-        on_call: OnCall | None = None,
-        max_body_bytes: int = MAX_BODY_BYTES,
-        rng: random.Random | None = None,
-    ) -> None:
-        super().__init__(
-            session,
-            credentials,
-            base_urls,
-            DEFAULT_CHAINS if chains is None else chains,
-            timeout_seconds,
-            providers=PROVIDERS if providers is None else providers,
-            before_request=before_request,
-            on_call=on_call,
-            max_body_bytes=max_body_bytes,
-            rng=rng,
-        )
+    DEFAULT_CHAINS: ClassVar[Mapping[str, Sequence[ChainEntry]]] = DEFAULT_CHAINS
+    PROVIDERS: ClassVar[Mapping[str, InstagramProvider]] = PROVIDERS
 
     # -- public fetches -------------------------------------------------------------------------
 

@@ -302,9 +302,7 @@ def pick_candidates(
     return healthy, probes
 
 
-def soonest_usable(
-    slots: Iterable[CredentialSlot], handle: str | None, now: float
-) -> float | None:
+def soonest_usable(slots: Iterable[CredentialSlot], handle: str | None, now: float) -> float | None:
     """Seconds until one of these credentials (for ``handle``, if given) can be used again:
     0 when one can now, None when none ever will (all dead, or there are none)."""
     waits = []

@@ -158,16 +158,19 @@ class Crawler:
 
     #: fetch type -> the provider capabilities (``provider.supports``) it needs.
     FETCH_TYPES: ClassVar[Mapping[str, frozenset[str]]] = {}
+    #: What a platform crawler uses when the caller names no ``chains`` / ``providers``.
+    DEFAULT_CHAINS: ClassVar[Mapping[str, Sequence[ChainEntry]]] = {}
+    PROVIDERS: ClassVar[Mapping[str, Any]] = {}
 
     def __init__(
         self,
         session: aiohttp.ClientSession,
         credentials: CredentialSource,
         base_urls: Mapping[str, str],
-        chains: Mapping[str, Sequence[ChainEntry]],
+        chains: Mapping[str, Sequence[ChainEntry]] | None = None,
         timeout_seconds: float = 10.0,
         *,
-        providers: Mapping[str, Any],
+        providers: Mapping[str, Any] | None = None,
         before_request: BeforeRequest | None = None,
         on_call: OnCall | None = None,
         max_body_bytes: int = MAX_BODY_BYTES,
@@ -180,6 +183,10 @@ class Crawler:
             if parts.scheme not in ("http", "https") or not parts.netloc:
                 raise ValueError(f"base URL for {name!r} must be an absolute http(s) URL")
         self.base_urls = dict(base_urls)
+        if providers is None:
+            providers = self.PROVIDERS
+        if chains is None:
+            chains = self.DEFAULT_CHAINS
         self.providers: dict[str, Any] = dict(providers)
         self.chains: dict[str, list[ChainEntry]] = {k: list(v) for k, v in chains.items()}
         unknown = sorted(

@@ -28,6 +28,7 @@ def sandbox_credentials(*, expired: bool = False) -> list[tuple[str, dict[str, s
     build_app(state)  # registers every provider module
     return state.credential_items(expired=expired)
 
+
 __all__ = [
     "DEFAULT_GRAPH_TOKEN",
     "DEFAULT_RAPIDAPI_KEY",

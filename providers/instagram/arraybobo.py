@@ -14,29 +14,26 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from providers.credentials import Credential
 from providers.errors import MalformedResponse, ProviderError, TargetNotFound
-from providers.http import ProviderRequest, RawResponse
+from providers.http import RawResponse
 from providers.instagram.base import (
     FETCH_POST,
     FETCH_POSTS,
     FETCH_PROFILE,
-    InstagramProvider,
     PostsParse,
     ProfileParse,
     expect_dict,
     field_dict,
-    load_json,
-    try_json,
 )
 from providers.instagram.rapidapi import (
+    Endpoint,
+    RapidApiProvider,
     mobile_profile,
     rapidapi_error,
-    rapidapi_headers,
     web_post,
     web_timeline,
 )
-from providers.model import InstagramPost, InstagramProfile
+from providers.model import InstagramPost
 
 __all__ = ["RAPIDAPI_HOST", "ArrayBobo", "arraybobo_error"]
 
@@ -48,60 +45,22 @@ def arraybobo_error(raw: RawResponse, payload: Any) -> ProviderError | None:
     return rapidapi_error(raw, payload, fail_is_not_found=True)
 
 
-class ArrayBobo(InstagramProvider):
+class ArrayBobo(RapidApiProvider):
     name: ClassVar[str] = "arraybobo"
+    host: ClassVar[str] = RAPIDAPI_HOST
     supports: ClassVar[frozenset[str]] = frozenset({FETCH_PROFILE, FETCH_POSTS, FETCH_POST})
     profile_includes_posts: ClassVar[bool] = False
 
-    # -- requests -----------------------------------------------------------------------------
+    # -- requests (RapidApiProvider builds them from these endpoints) -------------------------
 
-    def _headers(self, credential: Credential) -> dict[str, str]:
-        return rapidapi_headers(credential, self.name, RAPIDAPI_HOST)
-
-    def profile_request(
-        self, handle: str, credential: Credential, base_url: str
-    ) -> ProviderRequest:
-        return ProviderRequest(
-            method="GET",
-            url=f"{base_url.rstrip('/')}/ig/info_username/",
-            params={"user": handle},
-            headers=self._headers(credential),
-        )
-
-    def posts_request(
-        self,
-        profile: InstagramProfile,
-        cursor: str | None,
-        credential: Credential,
-        base_url: str,
-    ) -> ProviderRequest:
-        params = {"id_user": profile.profile_id}
-        if cursor:
-            params["end_cursor"] = cursor
-        return ProviderRequest(
-            method="GET",
-            url=f"{base_url.rstrip('/')}/ig/posts/",
-            params=params,
-            headers=self._headers(credential),
-        )
-
-    def post_request(
-        self, shortcode: str, credential: Credential, base_url: str
-    ) -> ProviderRequest:
-        return ProviderRequest(
-            method="GET",
-            url=f"{base_url.rstrip('/')}/ig/post_info/",
-            params={"shortcode": shortcode},
-            headers=self._headers(credential),
-        )
+    profile_endpoint: ClassVar[Endpoint] = Endpoint("ig/info_username/", "user")
+    posts_endpoint: ClassVar[Endpoint] = Endpoint("ig/posts/", "id_user", cursor="end_cursor")
+    post_endpoint: ClassVar[Endpoint] = Endpoint("ig/post_info/", "shortcode")
 
     # -- parsers ------------------------------------------------------------------------------
 
-    def _payload(self, raw: RawResponse) -> dict[str, Any]:
-        err = arraybobo_error(raw, try_json(raw))
-        if err is not None:
-            raise err
-        return expect_dict(load_json(raw), "body")
+    def _error(self, raw: RawResponse, payload: Any) -> ProviderError | None:
+        return arraybobo_error(raw, payload)
 
     def _parse_profile(self, raw: RawResponse) -> ProfileParse:
         payload = self._payload(raw)

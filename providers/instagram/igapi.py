@@ -12,79 +12,43 @@ Errors: the shared RapidAPI mapping; this API answers FastAPI-style ``{"detail":
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from providers.credentials import Credential
-from providers.errors import MalformedResponse
-from providers.http import ProviderRequest, RawResponse
+from providers.http import RawResponse
 from providers.instagram.base import (
     FETCH_POSTS,
     FETCH_PROFILE,
-    InstagramProvider,
     PostsParse,
     ProfileParse,
-    expect_dict,
     field_dict,
-    load_json,
-    opt_list,
     opt_str,
-    try_json,
 )
 from providers.instagram.rapidapi import (
-    mobile_post,
+    Endpoint,
+    RapidApiProvider,
+    mobile_items,
     mobile_profile,
-    rapidapi_error,
-    rapidapi_headers,
 )
-from providers.model import InstagramProfile
 
 __all__ = ["RAPIDAPI_HOST", "IgApi"]
 
 RAPIDAPI_HOST = "igdata.p.rapidapi.com"
 
 
-class IgApi(InstagramProvider):
+class IgApi(RapidApiProvider):
     name: ClassVar[str] = "igapi"
+    host: ClassVar[str] = RAPIDAPI_HOST
     supports: ClassVar[frozenset[str]] = frozenset({FETCH_PROFILE, FETCH_POSTS})
     profile_includes_posts: ClassVar[bool] = False
 
-    # -- requests -----------------------------------------------------------------------------
+    # -- requests (RapidApiProvider builds them from these endpoints) -------------------------
 
-    def _get(
-        self, base_url: str, path: str, params: dict[str, str], credential: Credential
-    ) -> ProviderRequest:
-        return ProviderRequest(
-            method="GET",
-            url=f"{base_url.rstrip('/')}/{path}",
-            params=params,
-            headers=rapidapi_headers(credential, self.name, RAPIDAPI_HOST),
-        )
-
-    def profile_request(
-        self, handle: str, credential: Credential, base_url: str
-    ) -> ProviderRequest:
-        return self._get(base_url, "v1/info", {"username_or_id_or_url": handle}, credential)
-
-    def posts_request(
-        self,
-        profile: InstagramProfile,
-        cursor: str | None,
-        credential: Credential,
-        base_url: str,
-    ) -> ProviderRequest:
-        # The id, not the handle: a renamed account keeps its id.
-        params = {"username_or_id_or_url": profile.profile_id}
-        if cursor:
-            params["pagination_token"] = cursor
-        return self._get(base_url, "v1/posts", params, credential)
+    profile_endpoint: ClassVar[Endpoint] = Endpoint("v1/info", "username_or_id_or_url")
+    posts_endpoint: ClassVar[Endpoint] = Endpoint(
+        "v1/posts", "username_or_id_or_url", cursor="pagination_token"
+    )
 
     # -- parsers ------------------------------------------------------------------------------
-
-    def _payload(self, raw: RawResponse) -> dict[str, Any]:
-        err = rapidapi_error(raw, try_json(raw))
-        if err is not None:
-            raise err
-        return expect_dict(load_json(raw), "body")
 
     def _parse_profile(self, raw: RawResponse) -> ProfileParse:
         data = field_dict(self._payload(raw), "data", "body")
@@ -92,11 +56,5 @@ class IgApi(InstagramProvider):
 
     def _parse_posts(self, raw: RawResponse) -> PostsParse:
         payload = self._payload(raw)
-        data = field_dict(payload, "data", "body")
-        if "items" not in data:
-            raise MalformedResponse("data: missing list 'items'")
-        posts = [
-            mobile_post(expect_dict(item, f"data.items[{i}]"), f"data.items[{i}]")
-            for i, item in enumerate(opt_list(data, "items", "data"))
-        ]
+        posts = mobile_items(field_dict(payload, "data", "body"), "data")
         return posts, opt_str(payload, "pagination_token", "body") or None

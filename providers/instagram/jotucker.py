@@ -20,33 +20,29 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from providers.credentials import Credential
 from providers.errors import TargetNotFound
-from providers.http import ProviderRequest, RawResponse
+from providers.http import RawResponse
 from providers.instagram.base import (
     FETCH_FOLLOWERS,
     FETCH_POST,
     FETCH_POSTS,
     FETCH_PROFILE,
     FollowersParse,
-    InstagramProvider,
     PostsParse,
     ProfileParse,
     expect_dict,
     field_dict,
-    load_json,
-    opt_dict,
-    try_json,
 )
 from providers.instagram.rapidapi import (
-    rapidapi_error,
-    rapidapi_headers,
+    Endpoint,
+    RapidApiProvider,
     web_followers,
     web_post,
-    web_profile,
+    web_profile_with_posts,
     web_timeline,
+    web_user,
 )
-from providers.model import InstagramPost, InstagramProfile
+from providers.model import InstagramPost
 
 __all__ = ["RAPIDAPI_HOST", "JoTucker"]
 
@@ -55,84 +51,36 @@ POSTS_BATCH = 12
 FOLLOWERS_BATCH = 50
 
 
-class JoTucker(InstagramProvider):
+class JoTucker(RapidApiProvider):
     name: ClassVar[str] = "jotucker"
+    host: ClassVar[str] = RAPIDAPI_HOST
     supports: ClassVar[frozenset[str]] = frozenset(
         {FETCH_PROFILE, FETCH_POSTS, FETCH_POST, FETCH_FOLLOWERS}
     )
     # The web profile carries the first 12 posts and the cursor of the next page.
     profile_includes_posts: ClassVar[bool] = True
 
-    # -- requests -----------------------------------------------------------------------------
+    # -- requests (RapidApiProvider builds them from these endpoints) -------------------------
 
-    def _get(
-        self, base_url: str, path: str, params: dict[str, str], credential: Credential
-    ) -> ProviderRequest:
-        return ProviderRequest(
-            method="GET",
-            url=f"{base_url.rstrip('/')}/{path}",
-            params=params,
-            headers=rapidapi_headers(credential, self.name, RAPIDAPI_HOST),
-        )
-
-    def profile_request(
-        self, handle: str, credential: Credential, base_url: str
-    ) -> ProviderRequest:
-        return self._get(base_url, "user_info", {"user_name": handle}, credential)
-
-    def _paged(self, profile: InstagramProfile, batch: int, cursor: str | None) -> dict[str, str]:
-        params = {"user_id": profile.profile_id, "batch_size": str(batch)}
-        if cursor:
-            params["end_cursor"] = cursor
-        return params
-
-    def posts_request(
-        self,
-        profile: InstagramProfile,
-        cursor: str | None,
-        credential: Credential,
-        base_url: str,
-    ) -> ProviderRequest:
-        return self._get(base_url, "medias", self._paged(profile, POSTS_BATCH, cursor), credential)
-
-    def post_request(
-        self, shortcode: str, credential: Credential, base_url: str
-    ) -> ProviderRequest:
-        return self._get(base_url, "media_info", {"short_code": shortcode}, credential)
-
-    def followers_request(
-        self,
-        profile: InstagramProfile,
-        cursor: str | None,
-        credential: Credential,
-        base_url: str,
-    ) -> ProviderRequest:
-        params = self._paged(profile, FOLLOWERS_BATCH, cursor)
-        return self._get(base_url, "followers", params, credential)
+    profile_endpoint: ClassVar[Endpoint] = Endpoint("user_info", "user_name")
+    posts_endpoint: ClassVar[Endpoint] = Endpoint(
+        "medias", "user_id", cursor="end_cursor", fixed={"batch_size": str(POSTS_BATCH)}
+    )
+    post_endpoint: ClassVar[Endpoint] = Endpoint("media_info", "short_code")
+    followers_endpoint: ClassVar[Endpoint] = Endpoint(
+        "followers", "user_id", cursor="end_cursor", fixed={"batch_size": str(FOLLOWERS_BATCH)}
+    )
 
     # -- parsers ------------------------------------------------------------------------------
 
     def _data(self, raw: RawResponse) -> dict[str, Any]:
-        err = rapidapi_error(raw, try_json(raw))
-        if err is not None:
-            raise err
-        return field_dict(expect_dict(load_json(raw), "body"), "data", "body")
+        return field_dict(self._payload(raw), "data", "body")
 
     def _user(self, raw: RawResponse) -> dict[str, Any]:
-        user = self._data(raw).get("user")
-        if user is None:
-            raise TargetNotFound("no such user")
-        return expect_dict(user, "data.user")
+        return web_user(self._data(raw), "data")
 
     def _parse_profile(self, raw: RawResponse) -> ProfileParse:
-        user = self._user(raw)
-        profile = web_profile(user, "data.user")
-        timeline = opt_dict(user, "edge_owner_to_timeline_media", "data.user")
-        if timeline is None:
-            return profile, [], None
-        posts, cursor = web_timeline(timeline, "data.user.edge_owner_to_timeline_media")
-        posts = [p.with_owner(profile.profile_id, profile.handle) for p in posts]
-        return profile, posts, cursor
+        return web_profile_with_posts(self._user(raw), "data.user")
 
     def _parse_posts(self, raw: RawResponse) -> PostsParse:
         timeline = field_dict(self._user(raw), "edge_owner_to_timeline_media", "data.user")

@@ -28,19 +28,18 @@ from providers.errors import (
     TargetNotFound,
     TargetPrivate,
 )
-from providers.http import ProviderRequest, RawResponse
+from providers.http import RawResponse
 from providers.instagram.base import (
     FETCH_POST,
     FETCH_POSTS,
     FETCH_PROFILE,
-    InstagramProvider,
     PostsParse,
     ProfileParse,
     expect_dict,
-    load_json,
-    try_json,
 )
 from providers.instagram.rapidapi import (
+    Endpoint,
+    RapidApiProvider,
     error_message,
     header_secret,
     mobile_post,
@@ -48,7 +47,7 @@ from providers.instagram.rapidapi import (
     rapidapi_error,
     wait_seconds,
 )
-from providers.model import InstagramPost, InstagramProfile
+from providers.model import InstagramPost
 
 __all__ = ["Lama", "lama_error"]
 
@@ -83,59 +82,32 @@ def lama_error(raw: RawResponse, payload: Any) -> ProviderError | None:
     return rapidapi_error(raw, payload)
 
 
-class Lama(InstagramProvider):
+class Lama(RapidApiProvider):
     name: ClassVar[str] = "lama"
     supports: ClassVar[frozenset[str]] = frozenset({FETCH_PROFILE, FETCH_POSTS, FETCH_POST})
     profile_includes_posts: ClassVar[bool] = False
 
-    # -- requests -----------------------------------------------------------------------------
+    # -- requests (RapidApiProvider builds them from these endpoints) -------------------------
 
-    def _get(
-        self, base_url: str, path: str, params: dict[str, str], credential: Credential
-    ) -> ProviderRequest:
-        return ProviderRequest(
-            method="GET",
-            url=f"{base_url.rstrip('/')}/{path}",
-            params=params,
-            headers=header_secret(credential, self.name, "x-access-key"),
-        )
+    profile_endpoint: ClassVar[Endpoint] = Endpoint("v1/user/by/username", "username")
+    posts_endpoint: ClassVar[Endpoint] = Endpoint(
+        "v1/user/medias/chunk", "user_id", cursor="end_cursor"
+    )
+    post_endpoint: ClassVar[Endpoint] = Endpoint("v1/media/by/code", "code")
 
-    def profile_request(
-        self, handle: str, credential: Credential, base_url: str
-    ) -> ProviderRequest:
-        return self._get(base_url, "v1/user/by/username", {"username": handle}, credential)
-
-    def posts_request(
-        self,
-        profile: InstagramProfile,
-        cursor: str | None,
-        credential: Credential,
-        base_url: str,
-    ) -> ProviderRequest:
-        params = {"user_id": profile.profile_id}
-        if cursor:
-            params["end_cursor"] = cursor
-        return self._get(base_url, "v1/user/medias/chunk", params, credential)
-
-    def post_request(
-        self, shortcode: str, credential: Credential, base_url: str
-    ) -> ProviderRequest:
-        return self._get(base_url, "v1/media/by/code", {"code": shortcode}, credential)
+    def _headers(self, credential: Credential) -> dict[str, str]:
+        return header_secret(credential, self.name, "x-access-key")
 
     # -- parsers ------------------------------------------------------------------------------
 
-    def _payload(self, raw: RawResponse) -> Any:
-        err = lama_error(raw, try_json(raw))
-        if err is not None:
-            raise err
-        return load_json(raw)
+    def _error(self, raw: RawResponse, payload: Any) -> ProviderError | None:
+        return lama_error(raw, payload)
 
     def _parse_profile(self, raw: RawResponse) -> ProfileParse:
-        user = expect_dict(self._payload(raw), "body")
-        return mobile_profile(user, "body"), [], None
+        return mobile_profile(self._payload(raw), "body"), [], None
 
     def _parse_posts(self, raw: RawResponse) -> PostsParse:
-        chunk = self._payload(raw)
+        chunk = self._body(raw)
         if not isinstance(chunk, list) or len(chunk) != 2 or not isinstance(chunk[0], list):
             raise MalformedResponse("body: expected [medias, end_cursor]")
         medias, cursor = chunk
@@ -148,4 +120,4 @@ class Lama(InstagramProvider):
         return posts, cursor or None
 
     def _parse_post(self, raw: RawResponse) -> InstagramPost:
-        return mobile_post(expect_dict(self._payload(raw), "body"), "body")
+        return mobile_post(self._payload(raw), "body")

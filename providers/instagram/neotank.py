@@ -13,27 +13,21 @@ Errors: the shared RapidAPI mapping; NeoTank words them as ``{"message": "..."}`
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from providers.credentials import Credential
-from providers.http import ProviderRequest, RawResponse
+from providers.http import RawResponse
 from providers.instagram.base import (
     FETCH_POSTS,
     FETCH_PROFILE,
-    InstagramProvider,
     PostsParse,
     ProfileParse,
-    expect_dict,
-    load_json,
-    try_json,
 )
 from providers.instagram.rapidapi import (
-    rapidapi_error,
-    rapidapi_headers,
+    Endpoint,
+    RapidApiProvider,
     web_profile,
     web_timeline,
 )
-from providers.model import InstagramProfile
 
 __all__ = ["RAPIDAPI_HOST", "NeoTank"]
 
@@ -41,47 +35,20 @@ RAPIDAPI_HOST = "instagram130.p.rapidapi.com"
 PAGE_SIZE = 12
 
 
-class NeoTank(InstagramProvider):
+class NeoTank(RapidApiProvider):
     name: ClassVar[str] = "neotank"
+    host: ClassVar[str] = RAPIDAPI_HOST
     supports: ClassVar[frozenset[str]] = frozenset({FETCH_PROFILE, FETCH_POSTS})
     profile_includes_posts: ClassVar[bool] = False
 
-    # -- requests -----------------------------------------------------------------------------
+    # -- requests (RapidApiProvider builds them from these endpoints) -------------------------
 
-    def _get(
-        self, base_url: str, path: str, params: dict[str, str], credential: Credential
-    ) -> ProviderRequest:
-        return ProviderRequest(
-            method="GET",
-            url=f"{base_url.rstrip('/')}/{path}",
-            params=params,
-            headers=rapidapi_headers(credential, self.name, RAPIDAPI_HOST),
-        )
-
-    def profile_request(
-        self, handle: str, credential: Credential, base_url: str
-    ) -> ProviderRequest:
-        return self._get(base_url, "account-info", {"username": handle}, credential)
-
-    def posts_request(
-        self,
-        profile: InstagramProfile,
-        cursor: str | None,
-        credential: Credential,
-        base_url: str,
-    ) -> ProviderRequest:
-        params = {"userid": profile.profile_id, "first": str(PAGE_SIZE)}
-        if cursor:
-            params["after"] = cursor
-        return self._get(base_url, "account-medias", params, credential)
+    profile_endpoint: ClassVar[Endpoint] = Endpoint("account-info", "username")
+    posts_endpoint: ClassVar[Endpoint] = Endpoint(
+        "account-medias", "userid", cursor="after", fixed={"first": str(PAGE_SIZE)}
+    )
 
     # -- parsers ------------------------------------------------------------------------------
-
-    def _payload(self, raw: RawResponse) -> dict[str, Any]:
-        err = rapidapi_error(raw, try_json(raw))
-        if err is not None:
-            raise err
-        return expect_dict(load_json(raw), "body")
 
     def _parse_profile(self, raw: RawResponse) -> ProfileParse:
         return web_profile(self._payload(raw), "body"), [], None

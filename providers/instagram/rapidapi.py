@@ -1,7 +1,8 @@
 """What the scraping APIs (RapidAPI's and their kin) have in common.
 
-* Credentials: the secret IS the HTTP headers dict (``{"x-rapidapi-key", "x-rapidapi-host"}``
-  on RapidAPI, ``{"x-access-key"}`` for Lama, ``{"Authorization": "Token ..."}`` for Rocket).
+* Requests: the secret IS the HTTP headers dict (``{"x-rapidapi-key", "x-rapidapi-host"}``
+  on RapidAPI, ``{"x-access-key"}`` for Lama, ``{"Authorization": "Token ..."}`` for Rocket);
+  ``RapidApiProvider`` builds the GETs (``providers.rapidapi`` holds what YouTube shares too).
 * Errors: RapidAPI's proxy answers some requests itself (bad key, not subscribed, quota, unknown
   endpoint) and marks them with ``X-RapidAPI-Proxy-Response: true``; those are never facts about
   the target. Behind it, each API words its errors its own way, so the mapping reads the usual
@@ -16,8 +17,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from providers.cooling import cooling_seconds
 from providers.credentials import Credential
@@ -30,10 +32,12 @@ from providers.errors import (
     TargetNotFound,
     TargetPrivate,
 )
-from providers.http import RawResponse
+from providers.http import ProviderRequest, RawResponse
 from providers.instagram.base import (
     FollowersParse,
+    InstagramProvider,
     PostsParse,
+    ProfileParse,
     edge_count,
     expect_dict,
     field_dict,
@@ -56,12 +60,16 @@ from providers.model import (
     PostType,
     ProfileType,
 )
+from providers.rapidapi import HeaderSecretAdapter, header_secret, rapidapi_headers, with_cursor
 
 __all__ = [
+    "Endpoint",
+    "RapidApiProvider",
     "error_message",
     "header_secret",
     "is_proxy_response",
     "mobile_follower",
+    "mobile_items",
     "mobile_next_max_id",
     "mobile_post",
     "mobile_profile",
@@ -71,7 +79,10 @@ __all__ = [
     "web_followers",
     "web_post",
     "web_profile",
+    "web_profile_with_posts",
     "web_timeline",
+    "web_user",
+    "with_cursor",
 ]
 
 PROXY_HEADER = "x-rapidapi-proxy-response"
@@ -96,32 +107,6 @@ _AUTH_WORDS = (
     "invalid token",
 )
 _FAILED = ("fail", "failed", "error")
-
-
-# --------------------------------------------------------------------------- credentials
-
-
-def header_secret(
-    credential: Credential,
-    provider: str,
-    required: str,
-    defaults: Mapping[str, str] | None = None,
-) -> dict[str, str]:
-    """The credential's headers, with ``defaults`` added where absent (names compared without
-    case). A credential lacking ``required`` can never work: CredentialRejected."""
-    headers = {str(k): str(v) for k, v in credential.secret.items()}
-    present = {k.lower() for k in headers}
-    if required.lower() not in present:
-        raise CredentialRejected(f"{provider} credential needs {required!r}", provider=provider)
-    for name, value in (defaults or {}).items():
-        if name.lower() not in present:
-            headers[name] = value
-    return headers
-
-
-def rapidapi_headers(credential: Credential, provider: str, host: str) -> dict[str, str]:
-    """``x-rapidapi-key`` (required) and ``x-rapidapi-host`` (defaults to the API's host)."""
-    return header_secret(credential, provider, "x-rapidapi-key", {"x-rapidapi-host": host})
 
 
 # --------------------------------------------------------------------------- errors
@@ -396,6 +381,26 @@ def web_timeline(timeline: dict[str, Any], where: str) -> PostsParse:
     return posts, _end_cursor(timeline, where)
 
 
+def web_user(data: dict[str, Any], where: str) -> dict[str, Any]:
+    """``data.user`` of a web answer; the API says null for an account that does not exist."""
+    user = data.get("user")
+    if user is None:
+        raise TargetNotFound("no such user")
+    return expect_dict(user, f"{where}.user")
+
+
+def web_profile_with_posts(user: dict[str, Any], where: str) -> ProfileParse:
+    """A web user with the first timeline page it carries (its posts stamped with the owner,
+    which a timeline inside the user leaves out) and that page's ``end_cursor``."""
+    profile = web_profile(user, where)
+    timeline = opt_dict(user, "edge_owner_to_timeline_media", where)
+    if timeline is None:
+        return profile, [], None
+    posts, cursor = web_timeline(timeline, f"{where}.edge_owner_to_timeline_media")
+    posts = [p.with_owner(profile.profile_id, profile.handle) for p in posts]
+    return profile, posts, cursor
+
+
 def _web_follower(node: dict[str, Any], where: str) -> InstagramFollower:
     return InstagramFollower(
         profile_id=req_id(node, "id", where),
@@ -555,6 +560,18 @@ def mobile_post(item: dict[str, Any], where: str) -> InstagramPost:
     )
 
 
+def mobile_items(page: dict[str, Any], where: str) -> list[InstagramPost]:
+    """The posts of a mobile media page's ``items[]``; a page without the list is malformed.
+    The items' paths start at ``items`` when the page is the whole body."""
+    if "items" not in page:
+        raise MalformedResponse(f"{where}: missing list 'items'")
+    prefix = "items" if where == "body" else f"{where}.items"
+    return [
+        mobile_post(expect_dict(item, f"{prefix}[{i}]"), f"{prefix}[{i}]")
+        for i, item in enumerate(opt_list(page, "items", where))
+    ]
+
+
 def mobile_follower(user: dict[str, Any], where: str) -> InstagramFollower:
     """A mobile-family short user (``friendships/{id}/followers`` ``users[]``)."""
     return InstagramFollower(
@@ -572,3 +589,82 @@ def mobile_next_max_id(page: dict[str, Any], where: str) -> str | None:
     if opt_bool(page, "more_available", where) is False:
         return None
     return opt_id(page, "next_max_id", where)
+
+
+# --------------------------------------------------------------------------- the adapters
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One GET of a scraping API: its path, the parameter naming the target (a handle, a
+    profile id or a shortcode), the one carrying the cursor of a paged listing, and fixed
+    parameters sent along (a page size)."""
+
+    path: str
+    target: str
+    cursor: str | None = None
+    fixed: Mapping[str, str] = field(default_factory=dict)
+
+    def params(self, target: str, cursor: str | None = None) -> dict[str, str]:
+        params = {self.target: target, **self.fixed}
+        return with_cursor(params, self.cursor, cursor) if self.cursor else params
+
+
+class RapidApiProvider(HeaderSecretAdapter, InstagramProvider):
+    """Base class of the scraping-API adapters: GETs with the credential's headers
+    (``host`` is the default x-rapidapi-host), answers read by the shared RapidAPI error
+    mapping. An adapter keeps its endpoints, field names and error quirks.
+
+    Requests are built from the ``*_endpoint`` an adapter names; a fetch type without one
+    keeps ``InstagramProvider``'s builder (NotImplementedError). Listings are keyed by the
+    profile id, not the handle: a renamed account keeps its id."""
+
+    profile_endpoint: ClassVar[Endpoint | None] = None
+    posts_endpoint: ClassVar[Endpoint | None] = None
+    post_endpoint: ClassVar[Endpoint | None] = None
+    followers_endpoint: ClassVar[Endpoint | None] = None
+
+    def _call(
+        self, endpoint: Endpoint, target: str, cursor: str | None, credential: Credential, base: str
+    ) -> ProviderRequest:
+        return self._get(base, endpoint.path, endpoint.params(target, cursor), credential)
+
+    def profile_request(
+        self, handle: str, credential: Credential, base_url: str
+    ) -> ProviderRequest:
+        if self.profile_endpoint is None:
+            return super().profile_request(handle, credential, base_url)
+        return self._call(self.profile_endpoint, handle, None, credential, base_url)
+
+    def posts_request(
+        self,
+        profile: InstagramProfile,
+        cursor: str | None,
+        credential: Credential,
+        base_url: str,
+    ) -> ProviderRequest:
+        if self.posts_endpoint is None:
+            return super().posts_request(profile, cursor, credential, base_url)
+        return self._call(self.posts_endpoint, profile.profile_id, cursor, credential, base_url)
+
+    def post_request(
+        self, shortcode: str, credential: Credential, base_url: str
+    ) -> ProviderRequest:
+        if self.post_endpoint is None:
+            return super().post_request(shortcode, credential, base_url)
+        return self._call(self.post_endpoint, shortcode, None, credential, base_url)
+
+    def followers_request(
+        self,
+        profile: InstagramProfile,
+        cursor: str | None,
+        credential: Credential,
+        base_url: str,
+    ) -> ProviderRequest:
+        endpoint = self.followers_endpoint
+        if endpoint is None:
+            return super().followers_request(profile, cursor, credential, base_url)
+        return self._call(endpoint, profile.profile_id, cursor, credential, base_url)
+
+    def _error(self, raw: RawResponse, payload: Any) -> ProviderError | None:
+        return rapidapi_error(raw, payload)

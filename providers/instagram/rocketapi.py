@@ -39,26 +39,23 @@ from providers.instagram.base import (
     FETCH_POST,
     FETCH_PROFILE,
     FollowersParse,
-    InstagramProvider,
     ProfileParse,
     expect_dict,
     field_dict,
-    load_json,
-    opt_dict,
     opt_list,
     req_str,
     to_int,
-    try_json,
 )
 from providers.instagram.rapidapi import (
+    RapidApiProvider,
     error_message,
     header_secret,
     mobile_follower,
     mobile_next_max_id,
     mobile_post,
     wait_seconds,
-    web_profile,
-    web_timeline,
+    web_profile_with_posts,
+    web_user,
 )
 from providers.model import InstagramPost, InstagramProfile
 
@@ -113,7 +110,7 @@ def instagram_error(code: int, body: Any) -> ProviderError | None:
     return None
 
 
-class RocketApi(InstagramProvider):
+class RocketApi(RapidApiProvider):
     name: ClassVar[str] = "rocketapi"
     supports: ClassVar[frozenset[str]] = frozenset({FETCH_PROFILE, FETCH_POST, FETCH_FOLLOWERS})
     # The web profile carries its first 12 posts; with no posts endpoint here they end it.
@@ -121,13 +118,16 @@ class RocketApi(InstagramProvider):
 
     # -- requests -----------------------------------------------------------------------------
 
+    def _headers(self, credential: Credential) -> dict[str, str]:
+        return header_secret(credential, self.name, "Authorization")
+
     def _post(
         self, base_url: str, path: str, body: dict[str, Any], credential: Credential
     ) -> ProviderRequest:
         return ProviderRequest(
             method="POST",
             url=f"{base_url.rstrip('/')}/instagram/{path}",
-            headers=header_secret(credential, self.name, "Authorization"),
+            headers=self._headers(credential),
             json=body,
         )
 
@@ -160,12 +160,12 @@ class RocketApi(InstagramProvider):
 
     # -- parsers ------------------------------------------------------------------------------
 
+    def _error(self, raw: RawResponse, payload: Any) -> ProviderError | None:
+        return rocket_error(raw, payload)
+
     def _instagram_body(self, raw: RawResponse) -> dict[str, Any]:
         """Unwrap the envelope: Instagram's answer, or the error it (or Rocket) stands for."""
-        err = rocket_error(raw, try_json(raw))
-        if err is not None:
-            raise err
-        envelope = expect_dict(load_json(raw), "body")
+        envelope = self._payload(raw)
         state = req_str(envelope, "status", "body")
         if state != "done":
             detail = error_message(envelope) or state
@@ -181,18 +181,11 @@ class RocketApi(InstagramProvider):
         return expect_dict(body, "response.body")
 
     def _parse_profile(self, raw: RawResponse) -> ProfileParse:
-        body = self._instagram_body(raw)
-        user = field_dict(body, "data", "response.body").get("user")
-        if user is None:
-            raise TargetNotFound("no such user")
-        where = "response.body.data.user"
-        user = expect_dict(user, where)
-        profile = web_profile(user, where)
-        timeline = opt_dict(user, "edge_owner_to_timeline_media", where)
-        if timeline is None:
-            return profile, [], None
-        posts, _ = web_timeline(timeline, f"{where}.edge_owner_to_timeline_media")
-        return profile, [p.with_owner(profile.profile_id, profile.handle) for p in posts], None
+        data = field_dict(self._instagram_body(raw), "data", "response.body")
+        user = web_user(data, "response.body.data")
+        # With no posts endpoint here, the first page is all there is: no cursor.
+        profile, posts, _ = web_profile_with_posts(user, "response.body.data.user")
+        return profile, posts, None
 
     def _parse_post(self, raw: RawResponse) -> InstagramPost:
         body = self._instagram_body(raw)

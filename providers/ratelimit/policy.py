@@ -56,6 +56,7 @@ __all__ = [
 #: How soon a request refused because the limiter's backend is down comes back.
 LIMITER_DOWN_RETRY_SECONDS = 10.0
 
+
 class _Fetch:
     """One fetch's target and whether its shared budget has been charged yet."""
 

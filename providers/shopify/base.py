@@ -1,21 +1,21 @@
 """What both Shopify providers share: store names, fetch types, Link paging, money, errors.
 
-Parsers are built from the strict JSON accessors of ``providers.instagram.base`` and run under
-``guard``: they return model objects or raise a ``ProviderError``; any stray exception becomes
-``MalformedResponse``.
+Parsers are built from the strict JSON accessors of ``providers.parsing`` and run under its
+``guard`` (re-exported here): they return model objects or raise a ``ProviderError``; any stray
+exception becomes ``MalformedResponse``.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from providers.errors import BadInput, MalformedResponse, ProviderError
+from providers.errors import BadInput, MalformedResponse
 from providers.http import RawResponse
+from providers.parsing import guard
 
 __all__ = [
     "FETCH_ORDERS",
@@ -32,8 +32,6 @@ __all__ = [
     "store_base",
     "store_host",
 ]
-
-T = TypeVar("T")
 
 FETCH_ORDERS = "orders"
 FETCH_PRODUCTS = "products"
@@ -180,34 +178,3 @@ def _flatten_errors(value: Any, depth: int = 0) -> str:
             parts.append(f"{k}: {text}" if text else str(k))
         return "; ".join(parts)
     return str(value)
-
-
-# --------------------------------------------------------------------------- the guard
-
-
-def guard(provider: str, raw: RawResponse, parse: Callable[[], T]) -> T:
-    """Run a parser: stamp provider/status on its errors and turn stray exceptions into
-    MalformedResponse, so only ProviderError subclasses ever escape."""
-    try:
-        return parse()
-    except ProviderError as err:
-        if err.provider is None:
-            err.provider = provider
-        if err.status is None:
-            err.status = raw.status
-        raise
-    except (
-        KeyError,
-        TypeError,
-        ValueError,
-        AttributeError,
-        IndexError,
-        ArithmeticError,
-        RecursionError,
-        OSError,
-    ) as exc:
-        raise MalformedResponse(
-            f"unexpected payload shape (internal: {type(exc).__name__})",
-            provider=provider,
-            status=raw.status,
-        ) from None

@@ -20,16 +20,13 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, TypeVar
 
-import aiohttp
-
-from providers.credentials import Credential, CredentialSource
-from providers.engine import MAX_BODY_BYTES, BeforeRequest, ChainEntry, Crawler, Fetched, OnCall
+from providers.credentials import Credential
+from providers.engine import ChainEntry, Crawler, Fetched
 from providers.errors import BadInput, MalformedResponse, RateLimited
 from providers.http import ProviderRequest, RawResponse
 from providers.shopify import PROVIDERS
@@ -203,33 +200,14 @@ class ShopifyCrawler(Crawler):
         "products": frozenset({FETCH_PRODUCTS}),
     }
 
+    DEFAULT_CHAINS: ClassVar[Mapping[str, Sequence[ChainEntry]]] = DEFAULT_CHAINS
+    PROVIDERS: ClassVar[Mapping[str, Any]] = PROVIDERS
+
     def __init__(
-        self,
-        session: aiohttp.ClientSession,
-        credentials: CredentialSource,
-        base_urls: Mapping[str, str],
-        chains: Mapping[str, Sequence[ChainEntry]] | None = None,
-        timeout_seconds: float = 10.0,
-        *,
-        providers: Mapping[str, Any] | None = None,
-        before_request: BeforeRequest | None = None,
-        on_call: OnCall | None = None,
-        max_body_bytes: int = MAX_BODY_BYTES,
-        rng: random.Random | None = None,
-        page_retry_wait: float = DEFAULT_PAGE_RETRY_WAIT,
+        self, *args: Any, page_retry_wait: float = DEFAULT_PAGE_RETRY_WAIT, **kwargs: Any
     ) -> None:
-        super().__init__(
-            session,
-            credentials,
-            base_urls,
-            chains or DEFAULT_CHAINS,
-            timeout_seconds,
-            providers=providers or PROVIDERS,
-            before_request=before_request,
-            on_call=on_call,
-            max_body_bytes=max_body_bytes,
-            rng=rng,
-        )
+        """``Crawler``'s arguments, plus how long a follow-up page may wait out a short 429."""
+        super().__init__(*args, **kwargs)
         self.page_retry_wait = page_retry_wait
 
     # -- orders ---------------------------------------------------------------------------------

@@ -49,7 +49,7 @@ from providers.errors import (
     TargetPrivate,
 )
 from providers.http import ProviderRequest, RawResponse
-from providers.instagram.base import (
+from providers.parsing import (
     expect_dict,
     from_iso,
     load_json,

@@ -10,8 +10,8 @@ A provider is a set of PURE request builders and parsers, one pair per capabilit
 * ``search``: ``search_request(query, cursor, ...)`` / ``parse_search(raw)``
 
 Parsers take a ``RawResponse`` and return model objects or raise a ``ProviderError`` subclass;
-whatever the body holds, nothing else escapes (see ``_guard``). The strict JSON accessors come
-from ``providers.instagram.base``.
+whatever the body holds, nothing else escapes (see ``_guard``). The strict JSON accessors and
+the guard come from ``providers.parsing``.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, TypeVar
 
 from providers.credentials import Credential
-from providers.errors import BadInput, MalformedResponse, ProviderError
+from providers.errors import BadInput
 from providers.http import ProviderRequest, RawResponse
-from providers.instagram.base import expect_dict, opt_dict, opt_str
+from providers.parsing import expect_dict, guard, opt_dict, opt_str
 from providers.youtube.model import SearchResult, YouTubeChannel, YouTubeVideo
 
 __all__ = [
@@ -229,32 +229,8 @@ class YouTubeProvider(ABC):  # noqa: B024 - capabilities are opt-in, none is abs
         raise NotImplementedError(f"{self.name} does not search")
 
     def _guard(self, raw: RawResponse, fn: Callable[[RawResponse], T]) -> T:
-        """Run a parser; stamp provider/status on its errors; turn stray exceptions into
-        MalformedResponse so nothing but ProviderError (or NotImplementedError) escapes."""
-        try:
-            return fn(raw)
-        except ProviderError as err:
-            if err.provider is None:
-                err.provider = self.name
-            if err.status is None:
-                err.status = raw.status
-            raise
-        except NotImplementedError:
-            raise
-        except (
-            KeyError,
-            TypeError,
-            ValueError,
-            AttributeError,
-            IndexError,
-            RecursionError,
-            OverflowError,
-        ) as exc:
-            raise MalformedResponse(
-                f"unexpected payload shape (internal: {type(exc).__name__})",
-                provider=self.name,
-                status=raw.status,
-            ) from None
+        """Run a parser under ``providers.parsing.guard``: only ProviderError escapes."""
+        return guard(self.name, raw, lambda: fn(raw))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r})"

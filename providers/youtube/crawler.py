@@ -20,16 +20,13 @@ never kept in ``Fetched.raw``, and the token itself is treated as a secret of th
 from __future__ import annotations
 
 import asyncio
-import random
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar
 
-import aiohttp
-
-from providers.credentials import Credential, CredentialSource
-from providers.engine import MAX_BODY_BYTES, BeforeRequest, ChainEntry, Crawler, Fetched, OnCall
+from providers.credentials import Credential
+from providers.engine import ChainEntry, Crawler, Fetched
 from providers.errors import BadInput, ProviderError, TargetNotFound
 from providers.http import ProviderRequest, RawResponse
 from providers.youtube import PROVIDERS
@@ -127,34 +124,14 @@ def reparse_videos(
 
 class YouTubeCrawler(Crawler):
     FETCH_TYPES: ClassVar[Mapping[str, frozenset[str]]] = FETCH_TYPES
+    DEFAULT_CHAINS: ClassVar[Mapping[str, Sequence[ChainEntry]]] = DEFAULT_CHAINS
+    PROVIDERS: ClassVar[Mapping[str, YouTubeProvider]] = PROVIDERS
 
     def __init__(
-        self,
-        session: aiohttp.ClientSession,
-        credentials: CredentialSource,
-        base_urls: Mapping[str, str],
-        chains: Mapping[str, Sequence[ChainEntry]] | None = None,
-        timeout_seconds: float = 10.0,
-        *,
-        providers: Mapping[str, YouTubeProvider] | None = None,
-        before_request: BeforeRequest | None = None,
-        on_call: OnCall | None = None,
-        max_body_bytes: int = MAX_BODY_BYTES,
-        rng: random.Random | None = None,
-        clock: Callable[[], float] = time.monotonic,
+        self, *args: Any, clock: Callable[[], float] = time.monotonic, **kwargs: Any
     ) -> None:
-        super().__init__(
-            session,
-            credentials,
-            base_urls,
-            DEFAULT_CHAINS if chains is None else chains,
-            timeout_seconds,
-            providers=PROVIDERS if providers is None else providers,
-            before_request=before_request,
-            on_call=on_call,
-            max_body_bytes=max_body_bytes,
-            rng=rng,
-        )
+        """``Crawler``'s arguments, plus the ``clock`` access tokens expire by."""
+        super().__init__(*args, **kwargs)
         self._clock = clock
         self._tokens: dict[tuple[str, str, str], _CachedToken] = {}
         self._token_locks: dict[tuple[str, str, str], asyncio.Lock] = {}

@@ -29,11 +29,11 @@ from providers.errors import (
     TargetNotFound,
 )
 from providers.http import ProviderRequest, RawResponse
-from providers.instagram.base import (
+from providers.parsing import (
+    checked_object,
     expect_dict,
     field_dict,
     from_iso,
-    load_json,
     opt_bool,
     opt_count,
     opt_dict,
@@ -41,7 +41,6 @@ from providers.instagram.base import (
     opt_str,
     req_id,
     req_str,
-    try_json,
 )
 from providers.youtube.base import (
     CAP_CHANNEL,
@@ -226,10 +225,7 @@ class DataApiParsers(YouTubeProvider):
         return data_api_error(raw, payload)
 
     def _payload(self, raw: RawResponse) -> dict[str, Any]:
-        err = self._error(raw, try_json(raw))
-        if err is not None:
-            raise err
-        return expect_dict(load_json(raw), "body")
+        return checked_object(raw, self._error)
 
     def _parse_channel(self, raw: RawResponse) -> YouTubeChannel:
         items = _items(self._payload(raw))

@@ -22,17 +22,15 @@ from typing import Any, ClassVar
 from providers.credentials import Credential
 from providers.errors import MalformedResponse, TargetNotFound, TargetNotServed
 from providers.http import ProviderRequest, RawResponse
-from providers.instagram.base import (
+from providers.parsing import (
     expect_dict,
     from_iso,
-    load_json,
     opt_count,
     opt_dict,
     opt_list,
     opt_str,
     req_id,
     to_int,
-    try_json,
 )
 from providers.youtube.base import (
     CAP_CHANNEL,
@@ -86,12 +84,6 @@ class Youtube138(RapidApiProvider):
         return self._get(base_url, "video/details/", {"id": video_ids[0], **_LOCALE}, credential)
 
     # -- parsers ------------------------------------------------------------------------------
-
-    def _payload(self, raw: RawResponse) -> dict[str, Any]:
-        err = self._error(raw, try_json(raw))
-        if err is not None:
-            raise err
-        return expect_dict(load_json(raw), "body")
 
     def _parse_channel(self, raw: RawResponse) -> YouTubeChannel:
         body = self._payload(raw)

@@ -21,7 +21,7 @@ from typing import ClassVar
 from providers.credentials import Credential
 from providers.errors import CredentialRejected, MalformedResponse
 from providers.http import ProviderRequest, RawResponse
-from providers.instagram.base import expect_dict, load_json, opt_str, req_str, to_int, try_json
+from providers.parsing import checked_object, opt_str, req_str, to_int
 from providers.youtube.dataapi import YtApiToken
 from providers.youtube.errors import oauth_error
 
@@ -78,10 +78,7 @@ class YtApi(YtApiToken):
         return self._guard(raw, self._parse_token)
 
     def _parse_token(self, raw: RawResponse) -> AccessToken:
-        err = oauth_error(raw, try_json(raw))
-        if err is not None:
-            raise err
-        body = expect_dict(load_json(raw), "body")
+        body = checked_object(raw, oauth_error)
         token = req_str(body, "access_token", "body")
         token_type = opt_str(body, "token_type", "body") or "Bearer"
         if token_type.lower() != "bearer":

@@ -14,24 +14,17 @@ from providers.crawler import InstagramCrawler
 from providers.credentials import StaticCredentials
 from providers.http import RawResponse
 from sandbox import RunningSandbox, SandboxState, start_sandbox
+from tests.providers.recorded import from_manifest
 
 PAYLOADS = Path(__file__).resolve().parent.parent / "fixtures" / "payloads"
 _MANIFEST: dict[str, Any] = json.loads((PAYLOADS / "manifest.json").read_text())
+RECORDED_AT = 1715731200.0  # 2024-05-15T00:00:00Z
 
 
 def load_recorded(name: str) -> RawResponse:
     """A recorded response: ``name`` is ``<provider>/<file>`` under tests/fixtures/payloads."""
-    meta = _MANIFEST[name]
     provider = name.split("/", 1)[0]
-    return RawResponse.build(
-        provider=provider,
-        kind=meta["kind"],
-        status=meta["status"],
-        body=(PAYLOADS / name).read_bytes(),
-        headers=meta.get("headers", {}),
-        url=f"https://recorded.example/{name}",
-        fetched_at=1715731200.0,  # 2024-05-15T00:00:00Z
-    )
+    return from_manifest(PAYLOADS, name, _MANIFEST[name], provider=provider, fetched_at=RECORDED_AT)
 
 
 def recorded_names(provider: str | None = None) -> list[str]:

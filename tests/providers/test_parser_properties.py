@@ -3,20 +3,28 @@ ProviderError subclass, and never anything else (no KeyError, TypeError, ...).""
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from providers.errors import ProviderError
 from providers.http import RawResponse
 from providers.instagram import PROVIDERS
 from providers.instagram.base import InstagramProvider
-from providers.model import POST_TYPES, PROFILE_TYPES, InstagramPost, InstagramProfile
+from tests.providers import strategies
+from tests.providers.strategies import (
+    assert_clean_error,
+    check_post,
+    check_profile,
+    mutated,
+    paths,
+    property_settings,
+    raw_response,
+)
 
 PAYLOADS = Path(__file__).resolve().parent.parent / "fixtures" / "payloads"
 MANIFEST: dict[str, Any] = json.loads((PAYLOADS / "manifest.json").read_text())
@@ -30,58 +38,37 @@ GOOD = {
 TARGETS = sorted(GOOD)
 STATUSES = [200, 200, 200, 201, 204, 301, 400, 401, 403, 404, 410, 429, 500, 502, 503]
 
-SETTINGS = settings(
-    max_examples=150,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+SETTINGS = property_settings(150)
 
-json_scalars = (
-    st.none()
-    | st.booleans()
-    | st.integers(min_value=-(2**70), max_value=2**70)
-    | st.floats(allow_nan=True, allow_infinity=True)
-    | st.text(max_size=30)
-    | st.sampled_from(["", "0", "-1", "1e400", "fail", "private", "IMAGE", "VIDEO", "GraphVideo"])
-)
-json_values = st.recursive(
-    json_scalars,
-    lambda children: (
-        st.lists(children, max_size=4)
-        | st.dictionaries(
-            st.sampled_from(
-                [
-                    "user",
-                    "data",
-                    "pk",
-                    "username",
-                    "media",
-                    "edges",
-                    "node",
-                    "count",
-                    "error",
-                    "code",
-                    "message",
-                    "status",
-                    "business_discovery",
-                    "ig_id",
-                    "shortcode",
-                    "__typename",
-                    "page_info",
-                    "paging",
-                    "cursors",
-                    "after",
-                    "next",
-                    "timestamp",
-                    "permalink",
-                ]
-            )
-            | st.text(max_size=8),
-            children,
-            max_size=5,
-        )
+json_values = strategies.json_values(
+    strategies.json_scalars(
+        ["", "0", "-1", "1e400", "fail", "private", "IMAGE", "VIDEO", "GraphVideo"]
     ),
-    max_leaves=25,
+    [
+        "user",
+        "data",
+        "pk",
+        "username",
+        "media",
+        "edges",
+        "node",
+        "count",
+        "error",
+        "code",
+        "message",
+        "status",
+        "business_discovery",
+        "ig_id",
+        "shortcode",
+        "__typename",
+        "page_info",
+        "paging",
+        "cursors",
+        "after",
+        "next",
+        "timestamp",
+        "permalink",
+    ],
 )
 
 
@@ -93,54 +80,26 @@ def _parser(provider: InstagramProvider, kind: str) -> Callable[[RawResponse], A
     }[kind]
 
 
-def _check_post(post: Any) -> None:
-    assert isinstance(post, InstagramPost)
-    assert isinstance(post.shortcode, str) and post.shortcode
-    assert post.post_type in POST_TYPES
-    for count in (post.likes, post.comments, post.views, post.plays):
-        assert count is None or (isinstance(count, int) and count >= 0)
-    if post.taken_at is not None:
-        assert post.taken_at.tzinfo is not None
-    post.dimensions()
-    post.metrics()
-
-
-def _check_profile(profile: Any) -> None:
-    assert isinstance(profile, InstagramProfile)
-    assert isinstance(profile.profile_id, str) and profile.profile_id
-    assert isinstance(profile.handle, str) and profile.handle
-    assert profile.profile_type is None or profile.profile_type in PROFILE_TYPES
-    for count in (profile.followers, profile.following, profile.media_count):
-        assert count is None or (isinstance(count, int) and count >= 0)
-    profile.dimensions()
-    profile.metrics()
-
-
 def check(provider_name: str, kind: str, raw: RawResponse) -> None:
     provider = PROVIDERS[provider_name]
     try:
         result = _parser(provider, kind)(raw)
     except ProviderError as err:
-        assert "internal:" not in err.message, err.message
-        assert err.provider == provider_name
+        assert_clean_error(err, provider_name)
         return
     if kind == "profile":
         profile, posts, cursor = result
-        _check_profile(profile)
+        check_profile(profile)
         for post in posts:
-            _check_post(post)
+            check_post(post)
         assert cursor is None or isinstance(cursor, str)
     elif kind == "posts_page":
         posts, cursor = result
         for post in posts:
-            _check_post(post)
+            check_post(post)
         assert cursor is None or isinstance(cursor, str)
     else:
-        _check_post(result)
-
-
-def _raw(provider: str, kind: str, status: int, body: bytes, headers: Any = ()) -> RawResponse:
-    return RawResponse.build(provider, kind, status, body, headers)
+        check_post(result)
 
 
 def _good_body(target: tuple[str, str]) -> bytes:
@@ -151,13 +110,13 @@ def _good_body(target: tuple[str, str]) -> bytes:
 @given(st.sampled_from(TARGETS), st.sampled_from(STATUSES), json_values)
 def test_random_json(target: tuple[str, str], status: int, value: Any) -> None:
     body = json.dumps(value).encode()
-    check(*target, _raw(*target, status, body))
+    check(*target, raw_response(*target, status, body))
 
 
 @SETTINGS
 @given(st.sampled_from(TARGETS), st.sampled_from(STATUSES), st.binary(max_size=300))
 def test_random_bytes(target: tuple[str, str], status: int, body: bytes) -> None:
-    check(*target, _raw(*target, status, body))
+    check(*target, raw_response(*target, status, body))
 
 
 @SETTINGS
@@ -165,7 +124,7 @@ def test_random_bytes(target: tuple[str, str], status: int, body: bytes) -> None
 def test_truncated_bodies(target: tuple[str, str], data: st.DataObject) -> None:
     body = _good_body(target)
     cut = data.draw(st.integers(min_value=0, max_value=len(body) - 1))
-    check(*target, _raw(*target, 200, body[:cut]))
+    check(*target, raw_response(*target, 200, body[:cut]))
 
 
 @SETTINGS
@@ -187,23 +146,10 @@ def test_truncated_bodies(target: tuple[str, str], data: st.DataObject) -> None:
     ),
 )
 def test_html_and_odd_documents(target: tuple[str, str], status: int, body: bytes) -> None:
-    check(*target, _raw(*target, status, body))
+    check(*target, raw_response(*target, status, body))
 
 
-def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    out: list[tuple[Any, ...]] = []
-    if isinstance(value, dict):
-        for k, v in value.items():
-            out.append((*prefix, k))
-            out.extend(_paths(v, (*prefix, k)))
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            out.append((*prefix, i))
-            out.extend(_paths(v, (*prefix, i)))
-    return out
-
-
-PATHS = {t: _paths(json.loads(_good_body(t))) for t in TARGETS}
+PATHS = {t: paths(json.loads(_good_body(t))) for t in TARGETS}
 
 
 @SETTINGS
@@ -211,16 +157,9 @@ PATHS = {t: _paths(json.loads(_good_body(t))) for t in TARGETS}
 def test_wrong_type_at_any_key(
     target: tuple[str, str], data: st.DataObject, replacement: Any, delete: bool
 ) -> None:
-    doc = copy.deepcopy(json.loads(_good_body(target)))
     path = data.draw(st.sampled_from(PATHS[target]))
-    parent = doc
-    for step in path[:-1]:
-        parent = parent[step]
-    if delete and isinstance(parent, dict):
-        del parent[path[-1]]
-    else:
-        parent[path[-1]] = replacement
-    check(*target, _raw(*target, 200, json.dumps(doc).encode()))
+    body = mutated(_good_body(target), path, replacement, delete)
+    check(*target, raw_response(*target, 200, body))
 
 
 @SETTINGS
@@ -246,9 +185,9 @@ def test_error_envelopes_and_headers(
 ) -> None:
     provider, _ = target
     body = {"error": value} if provider == "graphapi" else {"message": value, "status": value}
-    check(*target, _raw(*target, status, json.dumps(body).encode(), headers))
+    check(*target, raw_response(*target, status, json.dumps(body).encode(), headers))
 
 
 def test_good_fixtures_pass_the_checker() -> None:
     for target in TARGETS:
-        check(*target, _raw(*target, 200, _good_body(target)))
+        check(*target, raw_response(*target, 200, _good_body(target)))

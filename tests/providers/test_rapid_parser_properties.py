@@ -10,12 +10,11 @@
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Callable
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from providers.errors import (
@@ -30,12 +29,16 @@ from providers.errors import (
 from providers.http import RawResponse
 from providers.instagram import PROVIDERS
 from providers.instagram.base import InstagramProvider
-from providers.model import (
-    POST_TYPES,
-    PROFILE_TYPES,
-    InstagramFollower,
-    InstagramPost,
-    InstagramProfile,
+from providers.model import InstagramFollower
+from tests.providers import strategies
+from tests.providers.strategies import (
+    assert_clean_error,
+    check_post,
+    check_profile,
+    mutated,
+    paths,
+    property_settings,
+    raw_response,
 )
 from tests.providers.test_rapid_parsers import FIXTURES
 
@@ -61,11 +64,7 @@ TARGETS = sorted(GOOD)
 PROVIDER_NAMES = sorted({p for p, _ in TARGETS})
 STATUSES = [200, 200, 200, 201, 204, 301, 400, 401, 402, 403, 404, 410, 429, 500, 502, 503]
 
-SETTINGS = settings(
-    max_examples=120,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+SETTINGS = property_settings(120)
 
 KEYS = [
     "data",
@@ -105,28 +104,10 @@ KEYS = [
     "url",
 ]
 
-json_scalars = (
-    st.none()
-    | st.booleans()
-    | st.integers(min_value=-(2**70), max_value=2**70)
-    | st.floats(allow_nan=True, allow_infinity=True)
-    | st.text(max_size=30)
-    | st.sampled_from(
-        ["", "0", "-1", "1e400", "fail", "done", "ok", "private", "GraphVideo", "UserNotFound"]
-    )
+json_scalars = strategies.json_scalars(
+    ["", "0", "-1", "1e400", "fail", "done", "ok", "private", "GraphVideo", "UserNotFound"]
 )
-json_values = st.recursive(
-    json_scalars,
-    lambda children: (
-        st.lists(children, max_size=4)
-        | st.dictionaries(st.sampled_from(KEYS) | st.text(max_size=8), children, max_size=5)
-    ),
-    max_leaves=25,
-)
-
-
-def _raw(provider: str, kind: str, status: int, body: bytes, headers: Any = ()) -> RawResponse:
-    return RawResponse.build(provider, kind, status, body, headers)
+json_values = strategies.json_values(json_scalars, KEYS)
 
 
 def _parser(provider: InstagramProvider, kind: str) -> Callable[[RawResponse], Any]:
@@ -136,29 +117,6 @@ def _parser(provider: InstagramProvider, kind: str) -> Callable[[RawResponse], A
         "post": provider.parse_post,
         "followers_page": provider.parse_followers,
     }[kind]
-
-
-def _check_post(post: Any) -> None:
-    assert isinstance(post, InstagramPost)
-    assert isinstance(post.shortcode, str) and post.shortcode
-    assert post.post_type in POST_TYPES
-    for count in (post.likes, post.comments, post.views, post.plays):
-        assert count is None or (isinstance(count, int) and count >= 0)
-    if post.taken_at is not None:
-        assert post.taken_at.tzinfo is not None
-    post.dimensions()
-    post.metrics()
-
-
-def _check_profile(profile: Any) -> None:
-    assert isinstance(profile, InstagramProfile)
-    assert isinstance(profile.profile_id, str) and profile.profile_id
-    assert isinstance(profile.handle, str) and profile.handle
-    assert profile.profile_type is None or profile.profile_type in PROFILE_TYPES
-    for count in (profile.followers, profile.following, profile.media_count):
-        assert count is None or (isinstance(count, int) and count >= 0)
-    profile.dimensions()
-    profile.metrics()
 
 
 def _check_follower(follower: Any) -> None:
@@ -180,21 +138,20 @@ def outcome(provider_name: str, kind: str, raw: RawResponse) -> ProviderError | 
     try:
         result = _parser(provider, kind)(raw)
     except ProviderError as err:
-        assert "internal:" not in err.message, err.message
-        assert err.provider == provider_name
+        assert_clean_error(err, provider_name)
         return err
     if kind == "profile":
         profile, posts, cursor = result
-        _check_profile(profile)
-        _check_page(posts, cursor, _check_post)
+        check_profile(profile)
+        _check_page(posts, cursor, check_post)
     elif kind == "posts_page":
         posts, cursor = result
-        _check_page(posts, cursor, _check_post)
+        _check_page(posts, cursor, check_post)
     elif kind == "followers_page":
         followers, cursor = result
         _check_page(followers, cursor, _check_follower)
     else:
-        _check_post(result)
+        check_post(result)
     return None
 
 
@@ -208,30 +165,16 @@ def _good_body(target: tuple[str, str]) -> bytes:
 @SETTINGS
 @given(st.sampled_from(TARGETS), st.sampled_from(STATUSES), json_values)
 def test_random_json(target: tuple[str, str], status: int, value: Any) -> None:
-    outcome(*target, _raw(*target, status, json.dumps(value).encode()))
+    outcome(*target, raw_response(*target, status, json.dumps(value).encode()))
 
 
 @SETTINGS
 @given(st.sampled_from(TARGETS), st.sampled_from(STATUSES), st.binary(max_size=300))
 def test_random_bytes(target: tuple[str, str], status: int, body: bytes) -> None:
-    outcome(*target, _raw(*target, status, body))
+    outcome(*target, raw_response(*target, status, body))
 
 
-def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    out: list[tuple[Any, ...]] = []
-    if isinstance(value, dict):
-        items: Any = value.items()
-    elif isinstance(value, list):
-        items = enumerate(value)
-    else:
-        return out
-    for k, v in items:
-        out.append((*prefix, k))
-        out.extend(_paths(v, (*prefix, k)))
-    return out
-
-
-PATHS = {t: _paths(json.loads(_good_body(t))) for t in TARGETS}
+PATHS = {t: paths(json.loads(_good_body(t))) for t in TARGETS}
 
 
 @SETTINGS
@@ -239,16 +182,9 @@ PATHS = {t: _paths(json.loads(_good_body(t))) for t in TARGETS}
 def test_wrong_type_at_any_key(
     target: tuple[str, str], data: st.DataObject, replacement: Any, delete: bool
 ) -> None:
-    doc = copy.deepcopy(json.loads(_good_body(target)))
     path = data.draw(st.sampled_from(PATHS[target]))
-    parent = doc
-    for step in path[:-1]:
-        parent = parent[step]
-    if delete and isinstance(parent, dict):
-        del parent[path[-1]]
-    else:
-        parent[path[-1]] = replacement
-    outcome(*target, _raw(*target, 200, json.dumps(doc).encode()))
+    body = mutated(_good_body(target), path, replacement, delete)
+    outcome(*target, raw_response(*target, 200, body))
 
 
 @SETTINGS
@@ -273,12 +209,12 @@ def test_error_envelopes_and_headers(
     target: tuple[str, str], status: int, value: Any, headers: dict[str, str]
 ) -> None:
     body = {"message": value, "detail": value, "exc_type": value, "status": value}
-    outcome(*target, _raw(*target, status, json.dumps(body).encode(), headers))
+    outcome(*target, raw_response(*target, status, json.dumps(body).encode(), headers))
 
 
 def test_good_fixtures_parse_cleanly() -> None:
     for target in TARGETS:
-        assert outcome(*target, _raw(*target, 200, _good_body(target))) is None
+        assert outcome(*target, raw_response(*target, 200, _good_body(target))) is None
 
 
 # --------------------------------------------------------------------------- 2. error mapping
@@ -310,7 +246,7 @@ def test_429_is_rate_limited_for_as_long_as_the_headers_say(
     headers = {header: str(wait), "x-ratelimit-requests-remaining": "0"}
     if via_proxy:
         headers["x-rapidapi-proxy-response"] = "true"
-    err = _expect(RateLimited, target, _raw(*target, 429, body, headers))
+    err = _expect(RateLimited, target, raw_response(*target, 429, body, headers))
     assert err.retry_after == wait
 
 
@@ -336,7 +272,7 @@ def test_not_subscribed_is_a_dead_credential(
 ) -> None:
     headers = {"x-rapidapi-proxy-response": "true"} if via_proxy else {}
     body = json.dumps({"message": message, **extra}).encode()
-    _expect(CredentialRejected, target, _raw(*target, status, body, headers))
+    _expect(CredentialRejected, target, raw_response(*target, status, body, headers))
 
 
 @SETTINGS
@@ -350,7 +286,7 @@ def test_5xx_is_the_providers_fault(
     target: tuple[str, str], status: int, body: bytes, via_proxy: bool
 ) -> None:
     headers = {"x-rapidapi-proxy-response": "true"} if via_proxy else {}
-    _expect(ProviderUnavailable, target, _raw(*target, status, body, headers))
+    _expect(ProviderUnavailable, target, raw_response(*target, status, body, headers))
 
 
 def _rocket_envelope(code: int, body: Any) -> bytes:
@@ -389,14 +325,14 @@ def _private(provider: str, noise: str, key: str) -> tuple[int, bytes]:
 @given(st.sampled_from(TARGETS), words, st.sampled_from(["message", "detail", "error"]))
 def test_not_found_answers_are_target_facts(target: tuple[str, str], noise: str, key: str) -> None:
     status, body = _not_found(target[0], noise, key)
-    _expect(TargetNotFound, target, _raw(*target, status, body))
+    _expect(TargetNotFound, target, raw_response(*target, status, body))
 
 
 @SETTINGS
 @given(st.sampled_from(TARGETS), words, st.sampled_from(["message", "detail"]))
 def test_private_answers_are_target_facts(target: tuple[str, str], noise: str, key: str) -> None:
     status, body = _private(target[0], noise, key)
-    _expect(TargetPrivate, target, _raw(*target, status, body))
+    _expect(TargetPrivate, target, raw_response(*target, status, body))
 
 
 HTML = [
@@ -409,7 +345,7 @@ HTML = [
 @SETTINGS
 @given(st.sampled_from(TARGETS), st.sampled_from(HTML))
 def test_html_is_malformed(target: tuple[str, str], body: bytes) -> None:
-    _expect(MalformedResponse, target, _raw(*target, 200, body))
+    _expect(MalformedResponse, target, raw_response(*target, 200, body))
 
 
 @SETTINGS
@@ -417,4 +353,4 @@ def test_html_is_malformed(target: tuple[str, str], body: bytes) -> None:
 def test_truncated_bodies_are_malformed(target: tuple[str, str], data: st.DataObject) -> None:
     body = _good_body(target)
     cut = data.draw(st.integers(min_value=0, max_value=len(body.rstrip()) - 1))
-    _expect(MalformedResponse, target, _raw(*target, 200, body[:cut]))
+    _expect(MalformedResponse, target, raw_response(*target, 200, body[:cut]))

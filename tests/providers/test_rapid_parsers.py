@@ -33,6 +33,7 @@ from providers.instagram import (
     RocketApi,
 )
 from providers.model import InstagramFollower, InstagramPost, InstagramProfile, flatten
+from tests.providers.recorded import from_manifest
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "providers"
 PROXY = {"x-rapidapi-proxy-response": "true"}
@@ -50,15 +51,7 @@ def load(name: str) -> RawResponse:
     """A recorded answer: ``name`` is ``<provider>/<file>``."""
     provider, file = name.split("/", 1)
     meta = _manifest(provider)[file]
-    return RawResponse.build(
-        provider=provider,
-        kind=meta["kind"],
-        status=meta["status"],
-        body=(FIXTURES / name).read_bytes(),
-        headers=meta.get("headers", {}),
-        url=f"https://recorded.example/{name}",
-        fetched_at=1718236800.0,
-    )
+    return from_manifest(FIXTURES, name, meta, provider=provider, fetched_at=1718236800.0)
 
 
 def recorded_names(provider: str) -> list[str]:

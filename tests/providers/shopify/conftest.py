@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-import aiohttp
 import pytest
 
 from sandbox import RunningSandbox
@@ -16,9 +15,3 @@ async def shop_sandbox() -> AsyncIterator[RunningSandbox]:
         yield running
     finally:
         await running.stop()
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session

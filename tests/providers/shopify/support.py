@@ -12,6 +12,7 @@ from providers.credentials import Credential, StaticCredentials
 from providers.http import RawResponse
 from sandbox import RunningSandbox, SandboxState, build_app, start_sandbox
 from sandbox.shopify import ADMIN, EXPIRED_TOKEN, TOKEN_STORES, register
+from tests.providers.recorded import from_manifest
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "providers" / "shopify"
 MANIFEST: dict[str, Any] = json.loads((FIXTURES / "manifest.json").read_text())
@@ -23,14 +24,8 @@ TOKEN_OF = {store: token for token, store in TOKEN_STORES.items()}
 def recorded(name: str) -> RawResponse:
     """A hand-written answer from tests/fixtures/providers/shopify (see its manifest)."""
     meta = MANIFEST[name]
-    return RawResponse.build(
-        provider=meta["provider"],
-        kind=meta["kind"],
-        status=meta["status"],
-        body=(FIXTURES / name).read_bytes(),
-        headers=meta.get("headers", {}),
-        url=f"https://recorded.example/{name}",
-        fetched_at=float(REFERENCE),
+    return from_manifest(
+        FIXTURES, name, meta, provider=meta["provider"], fetched_at=float(REFERENCE)
     )
 
 

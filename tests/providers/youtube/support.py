@@ -19,6 +19,7 @@ from sandbox import youtube as sandbox_youtube
 from sandbox.app import start_sandbox
 from sandbox.gate import STATE_KEY
 from sandbox.state import SandboxState
+from tests.providers.recorded import from_manifest
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "providers" / "youtube"
 MANIFEST: dict[str, Any] = json.loads((FIXTURES / "manifest.json").read_text())
@@ -26,16 +27,8 @@ MANIFEST: dict[str, Any] = json.loads((FIXTURES / "manifest.json").read_text())
 
 def load_recorded(name: str) -> RawResponse:
     """A recorded answer: ``name`` is ``<provider>/<file>`` under tests/fixtures/providers/youtube."""
-    meta = MANIFEST[name]
-    return RawResponse.build(
-        provider=name.split("/", 1)[0],
-        kind=meta["kind"],
-        status=meta["status"],
-        body=(FIXTURES / name).read_bytes(),
-        headers=meta.get("headers", {}),
-        url=f"https://recorded.example/{name}",
-        fetched_at=1715731200.0,
-    )
+    provider = name.split("/", 1)[0]
+    return from_manifest(FIXTURES, name, MANIFEST[name], provider=provider, fetched_at=1715731200.0)
 
 
 def recorded_names(provider: str | None = None) -> list[str]:
