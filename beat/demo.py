@@ -199,6 +199,18 @@ def print_summary(engine: Any, source: str, runs: int, seconds: float) -> None:
     print(f"  throughput          {done / seconds:.1f} requests/s over {seconds:.1f} s (media too)")
 
 
+def show_provider_health(defs: Any, instance: Any) -> str:
+    """Materialize provider_health once, so the UI shows credentials and budgets at once."""
+    from beat_dagster.driver import QUIET_RUN_CONFIG
+
+    job = defs.resolve_job_def("provider_health_job")
+    result = job.execute_in_process(instance=instance, run_config=QUIET_RUN_CONFIG)
+    (materialization,) = result.asset_materializations_for_node("provider_health")
+    meta = materialization.metadata
+    states = ("ok", "cooling", "probing", "dead")
+    return ", ".join(f"{meta[f'credentials_{s}'].value} {s}" for s in states)
+
+
 def run_demo(requests: int = 300, fault_rate: float = 0.1) -> int:
     import dagster as dg
 
@@ -219,14 +231,17 @@ def run_demo(requests: int = 300, fault_rate: float = 0.1) -> int:
     # The providers' own rate specs stay; the global budget that guards paid quotas is
     # raised (nothing is paid for here). Production keeps the defaults or its own file.
     os.environ.setdefault("BEAT_RATE_LIMITS", str(RATE_LIMITS_FILE))
+    # Wait at most 2 s for a provider's plan before trying the next provider, so the demo
+    # shows that fallback too (production waits up to 30 s).
+    os.environ.setdefault("BEAT_LIMITER_WAIT_SECONDS", "2")
     # The sandbox CDN is on loopback, which the media fetcher refuses unless allowed by name.
     os.environ["BEAT_MEDIA_ALLOW_ENDPOINTS"] = services.sandbox_url
     print(f"beat demo: sandbox {services.sandbox_url}, intake API {services.api_url}")
     print(f"  app database {settings.database_url}\n  dagster home {settings.dagster_home}")
     print(
-        "  rate limits  each provider's real plan (arraybobo: 100 calls per 30 s, so fallback"
-        " calls are paced);\n               the global budget is raised for the sandbox"
-        f" ({os.environ['BEAT_RATE_LIMITS']})"
+        "  rate limits  each provider's real plan (arraybobo: 100 calls per 30 s); a call that"
+        " would wait more than\n               2 s for its plan tries the next provider; the"
+        f" global budget is raised for the sandbox ({os.environ['BEAT_RATE_LIMITS']})"
     )
     try:
         asyncio.run(set_fault(services.sandbox_url, "graphapi", "server_error", fault_rate))
@@ -259,7 +274,9 @@ def run_demo(requests: int = 300, fault_rate: float = 0.1) -> int:
                     defs, instance, queue, list(FAMILIES.values()), on_run=progress
                 )
                 runs, seconds = runs + report.runs, seconds + report.seconds
+            health = show_provider_health(defs, instance)
         print_summary(engine, source, runs, seconds)
+        print(f"  credentials         {health}  (asset provider_health in the UI)")
         print("\nSee the runs and materializations: make ui  (then open http://127.0.0.1:3000)")
     finally:
         services.stop()
