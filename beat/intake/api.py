@@ -20,6 +20,7 @@ from aiohttp import web
 from beat.flows import FlowRejected
 from beat.intake.refresh import InlineRefresher
 from beat.intake.submission import Submission, parse_submission
+from beat.store.control import is_claiming, set_claiming
 from beat.store.queue import RequestQueue
 from providers.errors import BadInput, Deferred, ProviderError, TargetFact
 
@@ -28,7 +29,6 @@ log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 64 * 1024
 QUEUE_KEY = web.AppKey("queue", RequestQueue)
 TOKEN_KEY = web.AppKey("token", str)
-HEARTBEAT_KEY = web.AppKey("heartbeat", dict)
 REFRESHER_KEY = web.AppKey("refresher", InlineRefresher)
 #: The original API's error code for "the rate limiter said no" (kept for its clients).
 CONCURRENCY_LIMIT_CODE = 2
@@ -187,17 +187,26 @@ async def get_profile(request: web.Request) -> web.Response:
 
 
 async def get_heartbeat(request: web.Request) -> web.Response:
-    if request.app[HEARTBEAT_KEY]["beat"]:
+    """200 while beat claims work; after a drain, 200 while requests are still in flight
+    (runs finish their batches) and 410 once none is: safe to stop."""
+    queue = request.app[QUEUE_KEY]
+    if await asyncio.to_thread(is_claiming, queue.engine):
         return success("beat is up")
-    return error("beat is draining", 410)
+    counts = await asyncio.to_thread(queue.count_by_status)
+    in_flight = counts.get("PROCESSING", 0)
+    if in_flight:
+        return success(f"beat is draining: {in_flight} requests in flight", in_flight=in_flight)
+    return error("beat is drained: nothing is claimed, nothing in flight", 410)
 
 
 @require_token
 async def put_heartbeat(request: web.Request) -> web.Response:
+    """``beat=false`` drains (the batch sensors of every process stop claiming); ``true``
+    resumes."""
     value = request.query.get("beat", "").lower()
     if value not in {"true", "false"}:
         return error("query parameter beat must be true or false", 400)
-    request.app[HEARTBEAT_KEY]["beat"] = value == "true"
+    await asyncio.to_thread(set_claiming, request.app[QUEUE_KEY].engine, value == "true")
     return success(f"heartbeat set to {value}")
 
 
@@ -209,7 +218,6 @@ def build_api(
     app = web.Application(middlewares=[envelope_errors], client_max_size=MAX_BODY_BYTES)
     app[QUEUE_KEY] = queue
     app[TOKEN_KEY] = token
-    app[HEARTBEAT_KEY] = {"beat": True}
     app.router.add_post("/scrape_request_log/flow/{flow}", create_request)
     app.router.add_get("/scrape_request_log/flow/{id}", get_request)
     app.router.add_get("/heartbeat", get_heartbeat)

@@ -282,3 +282,12 @@ asset_log = Table(
     _created_at(),
     _updated_at(),
 )
+
+#: Operator switches shared by every process (``beat.store.control``).
+beat_control = Table(
+    "beat_control",
+    metadata,
+    Column("key", String, primary_key=True),
+    Column("value", String, nullable=False),
+    _updated_at(),
+)

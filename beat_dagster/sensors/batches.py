@@ -8,6 +8,7 @@ from typing import Any
 import dagster as dg
 
 from beat.flows import Family, flows_of_family
+from beat.store.control import is_claiming
 from beat_dagster.partitions import today_partition_key
 from beat_dagster.resources import DatabaseResource
 from beat_dagster.tags import BATCH_ID_TAG, BATCH_SIZE_TAG, FAMILY_TAG, FLOWS_TAG, PLATFORM_TAG
@@ -63,6 +64,8 @@ def build_batch_sensor(
         # the scraping happens in the runs it requests.
         queue = database.queue()
         reaped = queue.release_expired_leases()
+        if not is_claiming(database.engine()):
+            return dg.SkipReason("draining (PUT /heartbeat?beat=true resumes): claiming nothing")
         sizes = plan_batches(
             queue.pending_count(flows),
             queue.inflight_batch_count(flows),

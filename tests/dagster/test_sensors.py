@@ -97,3 +97,21 @@ def test_tick_returns_expired_leases(
     assert record is not None and record.status == "PENDING"
     assert record.batch_id in {"dead-run", None}
     assert isinstance(result, dg.SkipReason)
+
+
+def test_a_drained_beat_claims_nothing_until_resumed(
+    engine: Engine, database_url: str, tmp_path: Path, monkeypatch
+) -> None:
+    from beat.store.control import set_claiming
+
+    queue = RequestQueue(engine)
+    queue.enqueue("refresh_profile_by_handle", "INSTAGRAM", {"handle": "waiting"})
+    defs = definitions_for(database_url, tmp_path, monkeypatch)
+    set_claiming(engine, False)  # what PUT /heartbeat?beat=false does, from any process
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = evaluate(defs, instance)
+        assert isinstance(result, dg.SkipReason) and "draining" in str(result.skip_message)
+        assert queue.count_by_status() == {"PENDING": 1}
+        set_claiming(engine, True)
+        result = evaluate(defs, instance)
+    assert isinstance(result, dg.SensorResult) and len(result.run_requests) == 1

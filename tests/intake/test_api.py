@@ -12,8 +12,9 @@ from aiohttp import web
 from sqlalchemy import Engine, func, select
 
 from beat.intake.api import MAX_BODY_BYTES, build_api
+from beat.store.control import is_claiming
 from beat.store.models import outbox, scrape_request_log
-from beat.store.queue import RequestQueue
+from beat.store.queue import Completion, RequestQueue
 
 TOKEN = "test-token-0123456789"
 
@@ -162,13 +163,28 @@ async def test_read_errors(api: str, path: str, status: int) -> None:
     assert body["status"]["type"] == "ERROR"
 
 
-async def test_heartbeat_drain(api: str) -> None:
+async def _put_heartbeat(api: str, beat: str, token: str | None = TOKEN) -> int:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    async with (
+        aiohttp.ClientSession() as session,
+        session.put(f"{api}/heartbeat?beat={beat}", headers=headers) as r,
+    ):
+        return r.status
+
+
+async def test_heartbeat_drain(api: str, engine: Engine) -> None:
+    """Drain: stop claiming everywhere, answer 200 while requests are in flight, 410 after."""
     assert (await get(api, "/heartbeat"))[0] == 200
-    async with aiohttp.ClientSession() as session:
-        url = f"{api}/heartbeat?beat=false"
-        async with session.put(url) as r:
-            assert r.status == 401
-        async with session.put(url, headers={"Authorization": f"Bearer {TOKEN}"}) as r:
-            assert r.status == 200
+    assert await _put_heartbeat(api, "false", token=None) == 401
+    queue = RequestQueue(engine)
+    made = queue.enqueue("refresh_profile_by_handle", "instagram", {"handle": "nasa"}).id
+    (claimed,) = queue.claim_batch(["refresh_profile_by_handle"], 1, batch_id="b-drain")
+    assert await _put_heartbeat(api, "false") == 200
+    assert not is_claiming(engine)  # every process's sensors read this
+    status, body = await get(api, "/heartbeat")
+    assert (status, body["in_flight"]) == (200, 1)
+    queue.complete([Completion(made, claimed.attempt)])
     status, body = await get(api, "/heartbeat")
     assert (status, body["status"]["type"]) == (410, "ERROR")
+    assert await _put_heartbeat(api, "true") == 200
+    assert (await get(api, "/heartbeat"))[0] == 200

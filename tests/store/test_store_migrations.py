@@ -32,8 +32,9 @@ TABLES = {
     "instagram_account",
     "instagram_post",
     "asset_log",
+    "beat_control",
 }
-HEAD = "0002"
+HEAD = "0003"
 
 
 @pytest.fixture(
