@@ -71,13 +71,15 @@ class LocalRateLimiter(LimiterBase):
     """Stacked GCRA limits in a SQLite file (see the module docstring).
 
     ``clock`` returns integer microseconds; it exists for tests (the default is the system
-    clock, which is what makes processes agree)."""
+    clock, which is what makes processes agree). ``busy_timeout`` is how long to wait for
+    another process's write lock: a transaction holds it for well under a millisecond, but a
+    machine starved of CPU can stretch that by seconds, and giving up means failing closed."""
 
     def __init__(
         self,
         path: str | os.PathLike[str],
         *,
-        busy_timeout: float = 5.0,
+        busy_timeout: float = 15.0,
         specs: RateSpecs | None = None,
         clock: Callable[[], int] = _wall_clock_us,
     ) -> None:
