@@ -57,6 +57,9 @@ class Family:
     platform: str
     job_name: str
     sensor_name: str
+    #: Its requests spend the shared provider budget (the global rate limits); media
+    #: downloads from CDNs do not.
+    spends_provider_budget: bool = True
 
 
 FAMILIES: dict[str, Family] = {
@@ -71,6 +74,7 @@ FAMILIES: dict[str, Family] = {
         platform="MEDIA",
         job_name="media_batch_job",
         sensor_name="media_batch_sensor",
+        spends_provider_budget=False,
     ),
 }
 

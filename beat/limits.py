@@ -20,7 +20,7 @@ from providers.ratelimit import (
     specs_with,
 )
 
-__all__ = ["load_specs", "open_limiter", "rate_limit_hook"]
+__all__ = ["fetches_within", "load_specs", "open_limiter", "rate_limit_hook"]
 
 
 def load_specs(path: str | None) -> RateSpecs:
@@ -32,6 +32,15 @@ def load_specs(path: str | None) -> RateSpecs:
     except (OSError, ValueError) as exc:
         raise ValueError(f"cannot read rate limits from {path}: {exc}") from None
     return specs_with(override)
+
+
+def fetches_within(specs: RateSpecs, seconds: float) -> int | None:
+    """The most fetches the global budget can grant in ``seconds`` from rest (burst plus
+    refill, for the tightest global limit), or None when there is no global limit."""
+    limits = specs.global_limits_list()
+    if not limits:
+        return None
+    return int(min(lim.capacity + lim.rate * seconds / lim.period_seconds for lim in limits))
 
 
 def open_limiter(redis_url: str | None, local_path: str, specs: RateSpecs) -> RateLimiter:

@@ -6,6 +6,7 @@ import dagster as dg
 
 from beat.config import Settings, load_settings
 from beat.flows import FAMILIES
+from beat.limits import fetches_within, load_specs
 from beat_dagster.assets.instagram import instagram_batch, instagram_batch_job
 from beat_dagster.assets.media import media, media_batch_job
 from beat_dagster.assets.providers import (
@@ -27,6 +28,8 @@ from beat_dagster.sensors.outbox import outbox_relay_sensor
 
 def build_definitions(settings: Settings) -> dg.Definitions:
     batch_jobs = {"instagram": instagram_batch_job, "media": media_batch_job}
+    # Hold no more provider work claimed than the global budget can serve within a lease.
+    budget = fetches_within(load_specs(settings.rate_limits_file), settings.lease_seconds)
     batch_sensors = [
         build_batch_sensor(
             FAMILIES[family],
@@ -34,6 +37,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             batch_min=settings.batch_min,
             batch_max=settings.batch_max,
             max_inflight=settings.max_inflight_batches,
+            claim_budget=budget if FAMILIES[family].spends_provider_budget else None,
         )
         for family, job in batch_jobs.items()
     ]

@@ -1305,6 +1305,12 @@ class RequestQueue:
         with self.engine.connect() as conn:
             return int(conn.execute(stmt).scalar_one())
 
+    def processing_count(self, flows: Sequence[str]) -> int:
+        """How many requests of `flows` are claimed and not finished."""
+        stmt = select(func.count()).where(_status_is(PROCESSING), t.c.flow.in_(list(flows)))
+        with self.engine.connect() as conn:
+            return int(conn.execute(stmt).scalar_one())
+
     def pending_count(self, flows: Sequence[str]) -> int:
         """How many requests of `flows` a claim could take right now."""
         now = self._sql.now()

@@ -47,7 +47,11 @@ def build_batch_sensor(
     batch_max: int,
     max_inflight: int,
     interval_seconds: int = 10,
+    claim_budget: int | None = None,
 ) -> dg.SensorDefinition:
+    """``claim_budget``: the most requests of this family to hold claimed at once (what the
+    global rate limits can serve within a lease); None for no cap. Claiming more would only
+    send the excess back to the queue as deferrals, each a write and a status event."""
     flows = flows_of_family(family.name)
 
     @dg.sensor(
@@ -66,8 +70,11 @@ def build_batch_sensor(
         reaped = queue.release_expired_leases()
         if not is_claiming(database.engine()):
             return dg.SkipReason("draining (PUT /heartbeat?beat=true resumes): claiming nothing")
+        claimable = queue.pending_count(flows)
+        if claim_budget is not None:
+            claimable = min(claimable, max(0, claim_budget - queue.processing_count(flows)))
         sizes = plan_batches(
-            queue.pending_count(flows),
+            claimable,
             queue.inflight_batch_count(flows),
             batch_min=batch_min,
             batch_max=batch_max,

@@ -115,3 +115,25 @@ def test_a_drained_beat_claims_nothing_until_resumed(
         set_claiming(engine, True)
         result = evaluate(defs, instance)
     assert isinstance(result, dg.SensorResult) and len(result.run_requests) == 1
+
+
+def test_claims_no_more_than_the_global_budget_serves_within_a_lease(
+    engine: Engine, database_url: str, tmp_path: Path, monkeypatch
+) -> None:
+    """5 fetches a minute and 60 s leases: at most 6 requests held (1 burst + 5), however many
+    wait; the rest stay PENDING instead of being claimed only to be deferred."""
+    limits = tmp_path / "limits.json"
+    limits.write_text('{"global": {"minute": {"rate": 5, "period": 60}}}')
+    queue = RequestQueue(engine)
+    for i in range(20):
+        queue.enqueue("refresh_profile_by_handle", "INSTAGRAM", {"handle": f"b{i}"})
+    defs = definitions_for(
+        database_url, tmp_path, monkeypatch,
+        BEAT_RATE_LIMITS=str(limits), BEAT_LEASE_SECONDS="60", BEAT_BATCH_MIN="1",
+    )  # fmt: skip
+    with dg.DagsterInstance.ephemeral() as instance:
+        first = evaluate(defs, instance)
+        assert isinstance(first, dg.SensorResult)
+        assert sum(int(r.tags["beat/batch_size"]) for r in first.run_requests) == 6
+        assert isinstance(evaluate(defs, instance), dg.SkipReason)  # budget held by in-flight
+    assert queue.count_by_status() == {"PROCESSING": 6, "PENDING": 14}
