@@ -12,14 +12,18 @@ from beat.config import load_settings
 from beat.flows import FLOWS, FlowRejected
 
 
-def _queue() -> Any:
+def _engine() -> Any:
     from beat.store.db import make_engine, upgrade
+
+    engine = make_engine(load_settings().database_url)
+    upgrade(engine)
+    return engine
+
+
+def _queue() -> Any:
     from beat.store.queue import RequestQueue
 
-    settings = load_settings()
-    engine = make_engine(settings.database_url)
-    upgrade(engine)
-    return RequestQueue(engine, lease_seconds=settings.lease_seconds)
+    return RequestQueue(_engine(), lease_seconds=load_settings().lease_seconds)
 
 
 def parse_param_args(pairs: list[str]) -> dict[str, Any]:
@@ -38,14 +42,6 @@ def parse_param_args(pairs: list[str]) -> dict[str, Any]:
         else:
             raise FlowRejected(f"param {pair!r} must look like key=value or key:=json")
     return params
-
-
-def _engine() -> Any:
-    from beat.store.db import make_engine, upgrade
-
-    engine = make_engine(load_settings().database_url)
-    upgrade(engine)
-    return engine
 
 
 def cmd_credentials_add(args: argparse.Namespace) -> int:

@@ -10,17 +10,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from providers.engine import BeforeRequest
 from providers.ratelimit import (
     LocalRateLimiter,
     RateLimiter,
     RateSpecs,
     RedisRateLimiter,
-    make_before_request,
     specs_with,
 )
 
-__all__ = ["fetches_within", "load_specs", "open_limiter", "rate_limit_hook"]
+__all__ = ["fetches_within", "load_specs", "open_limiter"]
 
 
 def load_specs(path: str | None) -> RateSpecs:
@@ -44,11 +42,8 @@ def fetches_within(specs: RateSpecs, seconds: float) -> int | None:
 
 
 def open_limiter(redis_url: str | None, local_path: str, specs: RateSpecs) -> RateLimiter:
-    """A new limiter; open it inside the event loop that uses it and ``aclose`` it after."""
+    """A new limiter carrying ``specs`` (``make_before_request`` reads them from it); open it
+    inside the event loop that uses it and ``aclose`` it after."""
     if redis_url:
         return RedisRateLimiter.from_url(redis_url, specs=specs)
     return LocalRateLimiter(local_path, specs=specs)
-
-
-def rate_limit_hook(limiter: RateLimiter, specs: RateSpecs, wait_seconds: float) -> BeforeRequest:
-    return make_before_request(limiter, timeout=wait_seconds, specs=specs)

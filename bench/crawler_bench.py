@@ -31,9 +31,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -49,6 +47,7 @@ sys.path.insert(0, str(ROOT))
 
 from beat.store.credentials import DbCredentialPool, save_credentials
 from beat.store.db import make_engine, upgrade
+from bench.support import start_sandbox
 from providers.crawler import InstagramCrawler
 from providers.credentials import Credential
 from providers.instagram import PROVIDERS
@@ -69,28 +68,6 @@ SPECS = specs_with(
         },
     }
 )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_sandbox(latency_ms: float = 0.0) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "sandbox", "--port", str(port), "--no-quotas",
-         "--latency-ms", str(latency_ms)], cwd=ROOT,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-            return proc, f"http://127.0.0.1:{port}"
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError("sandbox did not start")
 
 
 def shortcodes(n: int) -> list[str]:
@@ -155,7 +132,7 @@ async def run_ours(
 
 
 def measure(args: argparse.Namespace, run: Any, latency_ms: float) -> dict[str, Any]:
-    proc, base = start_sandbox(latency_ms)
+    proc, base = start_sandbox("--no-quotas", "--latency-ms", str(latency_ms))
     with tempfile.TemporaryDirectory() as tmp:
         engine = make_engine(f"sqlite:///{tmp}/bench.db")
         upgrade(engine)

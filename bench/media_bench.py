@@ -50,15 +50,10 @@ from sqlalchemy import Engine
 from beat.media import FetchPolicy, MediaItem, process_media, summarize
 from beat.objects import S3Store
 from beat.store.db import make_engine, upgrade
+from bench.support import free_port
 from sandbox.cdn import CdnConfig, media_body
 
 MiB = 1024 * 1024
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_for(port: int, what: str) -> None:

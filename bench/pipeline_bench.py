@@ -17,8 +17,6 @@ import argparse
 import asyncio
 import json
 import os
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -42,6 +40,7 @@ from beat.store.instagram import (
     profile_row,
     upsert_sql,
 )
+from bench.support import start_sandbox
 from providers.credentials import Credential
 from providers.http import RawResponse
 from providers.instagram import PROVIDERS
@@ -50,28 +49,6 @@ from tests.support import scratch_postgres
 
 GRAPH_SECRET = {"token": "sandbox-graph-token", "user_id": "17841400000000000"}
 MAX_POSTS, MAX_AGE_SECONDS = 50, 30 * 86400
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_sandbox() -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "sandbox", "--port", str(port), "--no-quotas"], cwd=ROOT,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-            return proc, url
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError("sandbox did not start")
 
 
 async def floor_fetch(
@@ -225,7 +202,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     handles = [f"bench.{i:05d}" for i in range(args.requests)]
-    sandbox, sandbox_url = start_sandbox()
+    sandbox, sandbox_url = start_sandbox("--no-quotas")
     ratios, floors, ours = [], [], []
     try:
         warm_up(sandbox_url, handles, args.concurrency)

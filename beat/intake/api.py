@@ -17,7 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
-from beat.flows import FlowRejected
+from beat.flows import FLOWS, FlowRejected
 from beat.intake.refresh import InlineRefresher
 from beat.intake.submission import Submission, parse_submission
 from beat.store.control import is_claiming, set_claiming
@@ -192,8 +192,7 @@ async def get_heartbeat(request: web.Request) -> web.Response:
     queue = request.app[QUEUE_KEY]
     if await asyncio.to_thread(is_claiming, queue.engine):
         return success("beat is up")
-    counts = await asyncio.to_thread(queue.count_by_status)
-    in_flight = counts.get("PROCESSING", 0)
+    in_flight = await asyncio.to_thread(queue.processing_count, list(FLOWS))
     if in_flight:
         return success(f"beat is draining: {in_flight} requests in flight", in_flight=in_flight)
     return error("beat is drained: nothing is claimed, nothing in flight", 410)

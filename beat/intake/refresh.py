@@ -20,7 +20,7 @@ import aiohttp
 from sqlalchemy import Engine, select
 
 from beat.config import Settings
-from beat.limits import load_specs, open_limiter, rate_limit_hook
+from beat.limits import load_specs, open_limiter
 from beat.objects import ObjectStore, open_object_store
 from beat.pipeline.batch import raw_lines, raw_prefix, raw_record
 from beat.pipeline.instagram import FlowOutcome, refresh_profile_by_handle
@@ -29,7 +29,7 @@ from beat.store.instagram import upsert_instagram
 from beat.store.models import instagram_account
 from providers.crawler import InstagramCrawler
 from providers.instagram.base import normalize_handle
-from providers.ratelimit import RateLimiter, target_handle
+from providers.ratelimit import RateLimiter, make_before_request, target_handle
 
 __all__ = ["InlineRefresher", "ProfileAnswer"]
 
@@ -63,9 +63,10 @@ class InlineRefresher:
         return cls(engine, objects, settings)
 
     async def start(self) -> None:
-        specs = load_specs(self.settings.rate_limits_file)
         self._limiter = open_limiter(
-            self.settings.redis_url, str(self.settings.ratelimit_path), specs
+            self.settings.redis_url,
+            str(self.settings.ratelimit_path),
+            load_specs(self.settings.rate_limits_file),
         )
         self._session = aiohttp.ClientSession()
         self._crawler = InstagramCrawler(
@@ -73,8 +74,8 @@ class InlineRefresher:
             self.pool,
             self.settings.provider_base_urls,
             timeout_seconds=self.settings.provider_timeout_seconds,
-            before_request=rate_limit_hook(
-                self._limiter, specs, self.settings.limiter_wait_seconds
+            before_request=make_before_request(
+                self._limiter, timeout=self.settings.limiter_wait_seconds
             ),
         )
 

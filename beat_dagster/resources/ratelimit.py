@@ -1,8 +1,8 @@
 import dagster as dg
 
-from beat.limits import load_specs, open_limiter, rate_limit_hook
+from beat.limits import load_specs, open_limiter
 from providers.engine import BeforeRequest
-from providers.ratelimit import RateLimiter, RateSpecs
+from providers.ratelimit import RateLimiter, RateSpecs, make_before_request
 
 
 class RateLimiterResource(dg.ConfigurableResource):
@@ -27,4 +27,4 @@ class RateLimiterResource(dg.ConfigurableResource):
         return open_limiter(self.redis_url, self.local_path, self.specs())
 
     def before_request(self, limiter: RateLimiter) -> BeforeRequest:
-        return rate_limit_hook(limiter, self.specs(), self.wait_seconds)
+        return make_before_request(limiter, timeout=self.wait_seconds)
