@@ -6,7 +6,6 @@ either processes the run's claimed batch or, with no batch tag (a backfill), reb
 partition's days from the stored raw responses without calling a provider.
 """
 
-
 import asyncio
 from collections.abc import Callable, Iterator, Mapping
 from datetime import date
