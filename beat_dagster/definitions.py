@@ -77,7 +77,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
                 max_attempts=settings.max_attempts,
             ),
             "objects": objects,
-            "analytics_io_manager": ParquetPartitionIOManager(objects=objects),
+            "analytics_io_manager": ParquetPartitionIOManager.on(objects),
             "broker": BrokerResource(
                 url=settings.broker_url,
                 local_folder=str(settings.broker_folder),

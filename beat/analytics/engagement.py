@@ -5,9 +5,9 @@ rows, the API a handful of posts; the two must agree on the formulas, not share 
 
 - A profile's posts are trimmed like the original: with more than 4 posts, the 2 with the
   most and the 2 with the fewest interactions (likes + comments) are dropped.
-- engagement rate (%) = 100 × Σ(likes + comments) / (followers × n), over the kept posts.
+- engagement rate (%) = 100 x Σ(likes + comments) / (followers x n), over the kept posts.
 - reach, when the provider gave none, is estimated from followers F and the post's figures:
-  reels: plays × (0.94 − 0.001·log2 F); static posts: (7.6 − 0.7·log10 likes) × 0.85 × likes.
+  reels: plays x (0.94 - 0.001·log2 F); static posts: (7.6 - 0.7·log10 likes) x 0.85 x likes.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def kept_by_trim(group_keys: list[pd.Series], values: pd.Series) -> pd.Series:
 def engagement_rate(
     total_interactions: pd.Series, followers: pd.Series, posts: pd.Series
 ) -> pd.Series:
-    """100 × interactions / (followers × posts); missing where followers or posts are 0."""
+    """100 x interactions / (followers x posts); missing where followers or posts are 0."""
     denominator = followers.astype("float64") * posts.astype("float64")
     return (100.0 * total_interactions / denominator.where(denominator > 0)).astype("float64")
 

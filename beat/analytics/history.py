@@ -1,8 +1,9 @@
 """Read the observation history (profile_log, post_log) for a span of UTC days as frames.
 
 Category and country are read from each observation's own dimensions, so a day is ranked
-by what was known that day (Instagram reports a category; a country only where the
-platform gives one, e.g. YouTube channels).
+by what was known that day; where the observation has none (Graph's business_discovery
+gives no category, the RapidAPI providers do), the latest-state table's value is used.
+Country is known only where a platform gives one (YouTube channels).
 """
 
 from __future__ import annotations
@@ -10,8 +11,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 
 import pandas as pd
-from sqlalchemy import Engine, Select, select
+from sqlalchemy import Engine, Select, and_, func, select
 
+from beat.store.models import instagram_account
 from beat.store.models_history import post_log, profile_log
 
 PROFILE_COLUMNS = [
@@ -34,11 +36,21 @@ def day_bounds(first: date, last: date) -> tuple[datetime, datetime]:
 def read_profile_observations(engine: Engine, first: date, last: date) -> pd.DataFrame:
     start, end = day_bounds(first, last)
     dims = profile_log.c.dimensions
-    query = select(
-        *(profile_log.c[name] for name in PROFILE_COLUMNS[:-2]),
-        dims["category"].as_string().label("category"),
-        dims["country"].as_string().label("country"),
-    ).where(profile_log.c.observed_at >= start, profile_log.c.observed_at < end)
+    latest = and_(
+        profile_log.c.platform == "INSTAGRAM",
+        instagram_account.c.profile_id == profile_log.c.profile_id,
+    )
+    query = (
+        select(
+            *(profile_log.c[name] for name in PROFILE_COLUMNS[:-2]),
+            func.coalesce(dims["category"].as_string(), instagram_account.c.category).label(
+                "category"
+            ),
+            dims["country"].as_string().label("country"),
+        )
+        .select_from(profile_log.outerjoin(instagram_account, latest))
+        .where(profile_log.c.observed_at >= start, profile_log.c.observed_at < end)
+    )
     return _frame(engine, query, PROFILE_COLUMNS)
 
 

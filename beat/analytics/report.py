@@ -50,7 +50,7 @@ def bar_chart(frame: pd.DataFrame, label: str, value: str, title: str, fmt: str 
     largest = float(frame[value].abs().max())
     lines = [f"**{title}**", "", f"| {label} | {value} | |", "|---|---:|---|"]
     for row_label, number in zip(frame[label], frame[value], strict=True):
-        sign = "−" if number < 0 else ""
+        sign = "-" if number < 0 else ""
         lines.append(
             f"| {_cell(row_label)} | {fmt.format(number)} | {sign}{bar(abs(number), largest)} |"
         )

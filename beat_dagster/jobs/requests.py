@@ -10,9 +10,9 @@ from enum import Enum
 import dagster as dg
 from pydantic import Field
 
+from beat.analytics.report import markdown_table
 from beat.flows import FLOWS, FlowRejected
 from beat.intake.targets import TargetsReport, id_param, submit_targets
-from beat.analytics.report import markdown_table
 from beat_dagster.resources import DatabaseResource
 
 #: Every registered flow, as the launchpad's dropdown (flows added to the registry appear).
