@@ -35,7 +35,8 @@ IO_MANAGER_KEY = "analytics_io_manager"
 #: The ingestion assets whose history analytics reads: add a platform's assets here.
 INGESTION_DEPS = ["instagram_profiles", "instagram_posts"]
 
-_RECENT = dg.AutomationCondition.in_latest_time_window(timedelta(days=1))
+#: Today's and yesterday's partitions (the lookback counts back from the end of today's).
+_RECENT = dg.AutomationCondition.in_latest_time_window(timedelta(days=2))
 #: Ingestion materializes today's partition after every batch (many times an hour), so the
 #: analytics roots rebuild at most hourly, once something new arrived. Today and yesterday
 #: are considered: yesterday's last batches land after its last hourly rebuild, and the
