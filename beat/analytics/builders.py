@@ -12,13 +12,9 @@ from datetime import date, timedelta
 import pandas as pd
 import pyarrow as pa
 
-from beat.analytics.engagement import (
-    engagement_rate,
-    estimate_reach,
-    interactions,
-    kept_by_trim,
-)
-from beat.analytics.tables import BASELINE_LOOKBACK_DAYS, GROWTH_WINDOWS, POST_TYPES
+from beat.analytics import snapshot
+from beat.analytics.engagement import engagement_rate, estimate_reach, interactions
+from beat.analytics.tables import BASELINE_LOOKBACK_DAYS, GROWTH_WINDOWS
 
 PROFILE_KEY = ["date", "platform", "profile_id"]
 POST_KEY = ["date", "platform", "post_key"]
@@ -43,17 +39,6 @@ def last_per_day(observations: pd.DataFrame, key: list[str]) -> pd.DataFrame:
     return frame.drop_duplicates(["date", *key], keep="last").reset_index(drop=True)
 
 
-def _with_last_known_labels(day_profiles: pd.DataFrame, profiles: pd.DataFrame) -> pd.DataFrame:
-    """Category and country as last stated that day: a provider that omits them (a fallback
-    with fewer fields) does not erase what another said hours earlier."""
-    labels = profiles.assign(date=profiles["observed_at"].dt.floor("D"))
-    labels = labels.sort_values("observed_at", kind="stable")
-    known = labels.groupby(PROFILE_KEY, sort=False)[["category", "country"]].last()
-    return day_profiles.drop(columns=["category", "country"]).merge(
-        known.reset_index(), on=PROFILE_KEY, how="left"
-    )
-
-
 def _with_profile_ids(posts: pd.DataFrame, profiles: pd.DataFrame) -> pd.DataFrame:
     """Posts whose provider named only the handle get the profile id observed for it."""
     missing = posts["profile_id"].isna()
@@ -69,67 +54,9 @@ def _with_profile_ids(posts: pd.DataFrame, profiles: pd.DataFrame) -> pd.DataFra
 
 
 def creator_snapshot(profiles: pd.DataFrame, posts: pd.DataFrame) -> pd.DataFrame:
-    """One row per profile per day: its last observation that day and its posts' averages."""
-    day_profiles = _with_last_known_labels(
-        last_per_day(profiles, ["platform", "profile_id"]), profiles
-    )
-    day_posts = _with_profile_ids(last_per_day(posts, ["platform", "post_key"]), day_profiles)
-    day_posts = day_posts.dropna(subset=["profile_id"])
-    day_posts = day_posts.assign(
-        interactions=interactions(day_posts["likes"], day_posts["comments"])
-    )
-
-    snapshot = day_profiles.rename(columns={"media_count": "posts"})
-    snapshot = snapshot.merge(_post_averages(day_posts), on=PROFILE_KEY, how="left")
-    snapshot = snapshot.merge(_averages_by_type(day_posts), on=PROFILE_KEY, how="left")
-    snapshot["posts_observed"] = snapshot["posts_observed"].fillna(0)
-    snapshot["posts_averaged"] = snapshot["posts_averaged"].fillna(0)
-    snapshot["engagement_rate"] = engagement_rate(
-        snapshot.pop("kept_interactions"), snapshot["followers"], snapshot["posts_averaged"]
-    )
-    for kind in POST_TYPES:
-        total = snapshot.pop(f"interactions_{kind}")
-        snapshot[f"engagement_rate_{kind}"] = engagement_rate(
-            total, snapshot["followers"], snapshot[f"posts_{kind}"]
-        )
-        snapshot[f"posts_{kind}"] = snapshot[f"posts_{kind}"].fillna(0)
-    return snapshot
-
-
-def _post_averages(posts: pd.DataFrame) -> pd.DataFrame:
-    kept = posts[kept_by_trim([posts[c] for c in PROFILE_KEY], posts["interactions"])]
-    grouped = kept.groupby(PROFILE_KEY, sort=False)
-    averages = grouped.agg(
-        posts_averaged=("post_key", "size"),
-        kept_interactions=("interactions", "sum"),
-        avg_likes=("likes", "mean"),
-        avg_comments=("comments", "mean"),
-        avg_views=("views", "mean"),
-        avg_plays=("plays", "mean"),
-    )
-    observed = posts.groupby(PROFILE_KEY, sort=False).size().rename("posts_observed")
-    return averages.join(observed, how="outer").reset_index()
-
-
-def _averages_by_type(posts: pd.DataFrame) -> pd.DataFrame:
-    """posts_/avg_likes_/avg_comments_/interactions_<type> for each of POST_TYPES."""
-    typed = posts[posts["post_type"].isin(POST_TYPES)]
-    stats = typed.groupby([*PROFILE_KEY, "post_type"], sort=False).agg(
-        posts=("post_key", "size"),
-        avg_likes=("likes", "mean"),
-        avg_comments=("comments", "mean"),
-        interactions=("interactions", "sum"),
-    )
-    wide = stats.unstack("post_type")
-    wide.columns = [f"{stat}_{kind}" for stat, kind in wide.columns]
-    wide = wide.reindex(
-        columns=[
-            f"{stat}_{kind}"
-            for kind in POST_TYPES
-            for stat in ("posts", "avg_likes", "avg_comments", "interactions")
-        ]
-    )
-    return wide.reset_index()
+    """One row per profile per day: its last observation that day and its posts' averages
+    (`beat.analytics.snapshot`, on integer keys for speed)."""
+    return snapshot.creator_snapshot(profiles, posts)
 
 
 def creator_growth(current: pd.DataFrame, earlier: pd.DataFrame, day: date) -> pd.DataFrame:

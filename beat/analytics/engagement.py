@@ -26,17 +26,6 @@ def interactions(likes: pd.Series, comments: pd.Series) -> pd.Series:
     return likes.fillna(0).astype("float64") + comments.fillna(0).astype("float64")
 
 
-def kept_by_trim(group_keys: list[pd.Series], values: pd.Series) -> pd.Series:
-    """True for the posts the original's trim keeps within each group (e.g. one profile)."""
-    frame = pd.DataFrame({f"k{i}": key for i, key in enumerate(group_keys)})
-    grouped = values.groupby([frame[c] for c in frame.columns], sort=False)
-    # 'first' breaks ties by position, so exactly TRIM_EACH_END posts go at each end.
-    position = grouped.rank(method="first")
-    count = grouped.transform("size")
-    inside = (position > TRIM_EACH_END) & (position <= count - TRIM_EACH_END)
-    return (count <= TRIM_ABOVE) | inside
-
-
 def engagement_rate(
     total_interactions: pd.Series, followers: pd.Series, posts: pd.Series
 ) -> pd.Series:
