@@ -65,9 +65,9 @@ def generate(folder: Path, profiles: int, posts_per_day: int) -> None:
         kind = rng.choice(3, n, p=(0.5, 0.3, 0.2))
         likes = (base_followers[owner] * rng.uniform(0.005, 0.08, n)).astype(np.int64)
         plays = np.where(kind == 1, likes * 12, 0)
-        key = pc.binary_join_element_wise(
-            ids.take(owner), pa.array(np.tile(np.arange(posts_per_day), profiles)).cast(pa.string()), "_"
-        )  # fmt: skip
+        nth = pa.array(np.tile(np.arange(posts_per_day), profiles)).cast(pa.string())
+        key = pc.binary_join_element_wise(ids.take(owner), nth, "_")
+        utc = pa.timestamp("us", tz="UTC")
         post_parts.append(
             pa.table({
                 "platform": pa.array(["INSTAGRAM"]).take(np.zeros(n, dtype=np.int32)),
@@ -76,9 +76,8 @@ def generate(folder: Path, profiles: int, posts_per_day: int) -> None:
                 "profile_id": ids.take(owner),
                 "handle": ids.take(owner),
                 "post_type": pa.array(TYPES[:3]).take(kind),
-                "publish_time": pa.array(midnight - seconds[:1].repeat(n), pa.timestamp("us", tz="UTC")),
-                "observed_at": pa.array(midnight + rng.integers(0, 86_400, n) * 1_000_000,
-                                        pa.timestamp("us", tz="UTC")),
+                "publish_time": pa.array(midnight - seconds[:1].repeat(n), utc),
+                "observed_at": pa.array(midnight + rng.integers(0, 86_400, n) * 1_000_000, utc),
                 "provider": pa.array(["graphapi"]).take(np.zeros(n, dtype=np.int32)),
                 "likes": likes,
                 "comments": (likes * rng.uniform(0.005, 0.05, n)).astype(np.int64),
@@ -127,7 +126,11 @@ def duckdb_sql(folder: Path, out: Path) -> str:
         f"100.0 * a.interactions_{t} / nullif(p.followers * a.posts_{t}, 0) AS engagement_rate_{t}"
         for t in TYPES
     )
-    day = f"observed_at >= TIMESTAMPTZ '{DAY} 00:00:00+00' AND observed_at < TIMESTAMPTZ '{DAY + timedelta(days=1)} 00:00:00+00'"
+    after = DAY + timedelta(days=1)
+    day = (
+        f"observed_at >= TIMESTAMPTZ '{DAY} 00:00:00+00' "
+        f"AND observed_at < TIMESTAMPTZ '{after} 00:00:00+00'"
+    )
     kept = "(n <= 4 OR (pos > 2 AND pos <= n - 2))"
     return f"""
     COPY (
@@ -233,8 +236,9 @@ def main() -> None:
         started = time.perf_counter()
         generate(folder, args.profiles, args.posts)
         sizes = sum(p.stat().st_size for p in folder.glob("*.parquet")) / 2**20
+        took = time.perf_counter() - started
         print(f"history: {args.profiles:,} profiles x 2 days, {args.posts} posts each a day "
-              f"({sizes:.0f} MiB Parquet), generated in {time.perf_counter() - started:.1f} s")  # fmt: skip
+              f"({sizes:.0f} MiB Parquet), generated in {took:.1f} s")  # fmt: skip
         ours = measure("ours", folder)
         floor = measure("duckdb", folder)
         print(compare(ours["out"], floor["out"]))
