@@ -28,12 +28,25 @@ def _day_numbers(times: pd.Series) -> np.ndarray:
     return micros // _DAY_US
 
 
-def _shared_codes(*columns: pd.Series, sort: bool = False) -> tuple[list[np.ndarray], int]:
-    """Integer codes valid across all `columns` (-1 for a missing value), and how many."""
-    values = pd.concat([c.reset_index(drop=True) for c in columns], ignore_index=True)
-    codes, uniques = pd.factorize(values, sort=sort)
-    bounds = np.cumsum([len(c) for c in columns])[:-1]
-    return np.split(codes.astype(np.int64), bounds), len(uniques)
+def _codes(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Integer codes of `values` (-1 for missing) and the distinct values they index."""
+    codes, uniques = pd.factorize(values)
+    return codes.astype(np.int64), pd.Index(uniques)
+
+
+def _codes_like(values: pd.Series, reference: pd.Index) -> np.ndarray:
+    """Codes of `values` in `reference`'s numbering (-1 where absent): each distinct string
+    is hashed once here and looked up once, instead of concatenating both columns."""
+    codes, uniques = pd.factorize(values)
+    lookup = np.append(reference.get_indexer(uniques), -1)  # code -1 takes the trailing -1
+    return lookup[codes].astype(np.int64)
+
+
+def _key(
+    day: np.ndarray, platform: np.ndarray, n_platforms: int, code: np.ndarray, n_codes: int
+) -> np.ndarray:
+    """One int64 per (day, platform, code); a missing code (-1) stays distinct from all."""
+    return (day * (n_platforms + 1) + platform + 1) * (n_codes + 1) + code + 1
 
 
 def _last_rows(keys: np.ndarray, times: np.ndarray) -> np.ndarray:
@@ -72,10 +85,13 @@ def creator_snapshot(profiles: pd.DataFrame, posts: pd.DataFrame) -> pd.DataFram
     (by handle where the provider named only the handle); the trim orders a profile's
     posts by interactions, ties by shortcode, so a rebuild drops the same posts.
     """
-    (plat_p, plat_q), n_plat = _shared_codes(profiles["platform"], posts["platform"])
-    (id_p, id_q), n_ids = _shared_codes(profiles["profile_id"], posts["profile_id"])
+    plat_p, platforms = _codes(profiles["platform"])
+    id_p, ids = _codes(profiles["profile_id"])
+    plat_q = _codes_like(posts["platform"], platforms)
+    id_q = _codes_like(posts["profile_id"], ids)
+    n_plat, n_ids = len(platforms), len(ids)
     day_p, day_q = _day_numbers(profiles["observed_at"]), _day_numbers(posts["observed_at"])
-    creator_p = (day_p * n_plat + plat_p) * (n_ids + 1) + id_p
+    creator_p = _key(day_p, plat_p, n_plat, id_p, n_ids)
     times_p = profiles["observed_at"].astype("datetime64[us, UTC]").array.asi8
 
     rows = _last_rows(creator_p, times_p)
@@ -91,13 +107,17 @@ def creator_snapshot(profiles: pd.DataFrame, posts: pd.DataFrame) -> pd.DataFram
     snapshot["date"] = pd.to_datetime(day_p[rows] * _DAY_US, unit="us", utc=True)
 
     id_q = _ids_from_handles(id_q, posts, profiles, id_p)
-    (post_codes,), n_posts = _shared_codes(posts["post_key"], sort=True)
-    post_day_key = (day_q * n_plat + plat_q) * (n_posts + 1) + post_codes
+    post_codes, post_keys = _codes(posts["post_key"])
+    n_posts = len(post_keys)
+    post_day_key = _key(day_q, plat_q, n_plat, post_codes, n_posts)
     times_q = posts["observed_at"].astype("datetime64[us, UTC]").array.asi8
     post_rows = _last_rows(post_day_key, times_q)
-    post_rows = post_rows[id_q[post_rows] >= 0]
-    creator_q = ((day_q * n_plat + plat_q) * (n_ids + 1) + id_q)[post_rows]
-    _add_post_figures(snapshot, keys, posts, post_rows, creator_q, post_codes[post_rows])
+    # each post's row in the snapshot (its creator that day); posts of a creator not
+    # observed that day, or of no known creator, have none and are left out
+    creator_q = _key(day_q, plat_q, n_plat, id_q, n_ids)[post_rows]
+    owner = np.where(id_q[post_rows] >= 0, keys.get_indexer(creator_q), -1)
+    mine = owner >= 0
+    _add_post_figures(snapshot, posts, post_rows[mine], owner[mine])
     return snapshot
 
 
@@ -108,15 +128,9 @@ def _ids_from_handles(
     missing = np.flatnonzero(id_q < 0)
     if missing.size == 0:
         return id_q
-    by_handle = pd.Series(
-        id_p, index=profiles["platform"].astype(str) + "\x1f" + profiles["handle"].astype(str)
-    )
+    by_handle = pd.Series(id_p, index=_platform_handle(profiles))
     by_handle = by_handle[~by_handle.index.duplicated(keep="last")]
-    wanted = (
-        posts["platform"].astype(str).iloc[missing]
-        + "\x1f"
-        + posts["handle"].astype(str).iloc[missing]
-    )
+    wanted = _platform_handle(posts.iloc[missing])
     found = by_handle.reindex(wanted.to_numpy()).to_numpy(dtype="float64", na_value=np.nan)
     id_q = id_q.copy()
     id_q[missing] = np.where(np.isnan(found), -1, found).astype(np.int64)
@@ -127,55 +141,64 @@ def _platform_handle(frame: pd.DataFrame) -> pd.Series:
     return frame["platform"].astype(str) + "\x1f" + frame["handle"].astype(str)
 
 
+def _trim_order(owner: np.ndarray, interactions: np.ndarray, post_keys: pd.Series) -> np.ndarray:
+    """Rows ordered by owner, then interactions, then shortcode (only ties need the string)."""
+    # interactions are whole counts: one int64 key (owner in the high bits) sorts in one pass
+    counts = np.minimum(interactions, 2**40 - 1).astype(np.int64)
+    composite = (owner.astype(np.int64) << 40) | counts
+    order = np.argsort(composite, kind="stable")
+    ordered = composite[order]
+    same = ordered[1:] == ordered[:-1]
+    tied = np.r_[same, False] | np.r_[False, same]
+    if not tied.any():
+        return order
+    rank = np.zeros(owner.size, dtype=np.int64)
+    rank[order[tied]], _ = pd.factorize(post_keys.iloc[order[tied]].to_numpy(), sort=True)
+    return np.lexsort((rank, composite))
+
+
+def _type_codes(post_types: pd.Series) -> np.ndarray:
+    """Index into POST_TYPES per row (-1 for any other type), hashing each string once."""
+    codes, uniques = pd.factorize(post_types)
+    lookup = np.array([POST_TYPES.index(u) if u in POST_TYPES else -1 for u in uniques] + [-1])
+    return lookup[codes]  # a missing type (code -1) takes the trailing -1
+
+
 def _add_post_figures(
-    snapshot: pd.DataFrame,
-    keys: pd.Index,
-    posts: pd.DataFrame,
-    rows: np.ndarray,
-    creators: np.ndarray,
-    tie_breakers: np.ndarray,
+    snapshot: pd.DataFrame, posts: pd.DataFrame, rows: np.ndarray, owner: np.ndarray
 ) -> None:
+    """Posts' counts, trimmed averages and per-type figures onto their snapshot rows."""
     likes, comments = _floats(posts, "likes", rows), _floats(posts, "comments", rows)
     interactions = np.nan_to_num(likes) + np.nan_to_num(comments)
-    order = np.lexsort((tie_breakers, interactions, creators))
-    creators = creators[order]
-    starts = np.flatnonzero(np.r_[True, creators[1:] != creators[:-1]][: creators.size])
-    sizes = np.diff(np.r_[starts, creators.size])
-    groups = np.repeat(np.arange(starts.size), sizes)
-    kept = trim_mask(starts, sizes, creators.size)
-    n = starts.size
-    # where each snapshot row's creator-day sits among the post groups (-1: no posts)
-    at = pd.Index(creators[starts]).get_indexer(keys)
-    has = at >= 0
-
-    def per_profile(values: np.ndarray, fill: float = np.nan) -> np.ndarray:
-        out = np.full(len(keys), fill)
-        out[has] = values[at[has]]
-        return out
-
+    order = _trim_order(owner, interactions, posts["post_key"].iloc[rows])
+    owner = owner[order]
+    starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]][: owner.size])
+    sizes = np.diff(np.r_[starts, owner.size])
+    kept = trim_mask(starts, sizes, owner.size)
+    n = len(snapshot)
     likes, comments, interactions = likes[order], comments[order], interactions[order]
-    kg = groups[kept]
-    averaged = np.bincount(kg, minlength=n)
-    snapshot["posts_observed"] = per_profile(sizes.astype("float64"), 0.0)
-    snapshot["posts_averaged"] = per_profile(averaged.astype("float64"), 0.0)
-    snapshot["avg_likes"] = per_profile(_mean(kg, likes[kept], n))
-    snapshot["avg_comments"] = per_profile(_mean(kg, comments[kept], n))
+    ko = owner[kept]
+    snapshot["posts_observed"] = np.bincount(owner, minlength=n).astype("float64")
+    averaged = np.bincount(ko, minlength=n).astype("float64")
+    snapshot["posts_averaged"] = averaged
+    snapshot["avg_likes"] = _mean(ko, likes[kept], n)
+    snapshot["avg_comments"] = _mean(ko, comments[kept], n)
     for name in ("views", "plays"):
-        snapshot[f"avg_{name}"] = per_profile(_mean(kg, _floats(posts, name, rows)[order][kept], n))
-    kept_total = np.bincount(kg, weights=interactions[kept], minlength=n)
+        snapshot[f"avg_{name}"] = _mean(ko, _floats(posts, name, rows)[order][kept], n)
     followers = snapshot["followers"].astype("float64")
+    kept_total = np.bincount(ko, weights=interactions[kept], minlength=n)
     snapshot["engagement_rate"] = engagement_rate(
-        pd.Series(per_profile(kept_total)), followers, snapshot["posts_averaged"]
+        pd.Series(kept_total), followers, pd.Series(averaged)
     )
-    kinds = pd.Categorical(posts["post_type"].to_numpy()[rows][order], categories=POST_TYPES).codes
+    kinds = _type_codes(posts["post_type"].iloc[rows])[order]
     for code, kind in enumerate(POST_TYPES):
         mine = kinds == code
-        g = groups[mine]
-        count = per_profile(np.bincount(g, minlength=n).astype("float64"), 0.0)
+        o = owner[mine]
+        count = np.bincount(o, minlength=n).astype("float64")
         snapshot[f"posts_{kind}"] = count
-        snapshot[f"avg_likes_{kind}"] = per_profile(_mean(g, likes[mine], n))
-        snapshot[f"avg_comments_{kind}"] = per_profile(_mean(g, comments[mine], n))
-        total = per_profile(np.bincount(g, weights=interactions[mine], minlength=n))
+        snapshot[f"avg_likes_{kind}"] = _mean(o, likes[mine], n)
+        snapshot[f"avg_comments_{kind}"] = _mean(o, comments[mine], n)
+        total = np.bincount(o, weights=interactions[mine], minlength=n)
         snapshot[f"engagement_rate_{kind}"] = engagement_rate(
             pd.Series(total), followers, pd.Series(count)
         )

@@ -41,9 +41,10 @@ _RECENT = dg.AutomationCondition.in_latest_time_window(timedelta(days=2))
 #: analytics roots rebuild at most hourly, once something new arrived. Today and yesterday
 #: are considered: yesterday's last batches land after its last hourly rebuild, and the
 #: first tick after midnight catches them.
+_HOURLY: dg.AutomationCondition = dg.AutomationCondition.cron_tick_passed("0 * * * *")
 AFTER_INGESTION = (
     _RECENT
-    & dg.AutomationCondition.cron_tick_passed("0 * * * *").since_last_handled()
+    & _HOURLY.since_last_handled()
     & dg.AutomationCondition.any_deps_updated().since_last_handled()
     & ~dg.AutomationCondition.in_progress()
 ).with_label("hourly_after_ingestion")
