@@ -23,13 +23,14 @@ class does the rest:
 
 from __future__ import annotations
 
+import json
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import aiohttp
 
@@ -47,7 +48,13 @@ from providers.errors import (
     TargetFact,
     scrub_text,
 )
-from providers.http import HttpCall, ProviderRequest, RawResponse, redact_headers
+from providers.http import (
+    HttpCall,
+    ProviderRequest,
+    RawResponse,
+    redact_headers,
+    redact_params,
+)
 
 __all__ = [
     "MAX_BODY_BYTES",
@@ -321,6 +328,7 @@ class Crawler:
         started = time.perf_counter()
         status: int | None = None
         error: str | None = None
+        body = b""
         try:
             status, headers, body, url = await self._send(provider, request)
         except ProviderError as err:
@@ -333,7 +341,7 @@ class Crawler:
             error = "connection failed: " + scrub_text(f"{type(exc).__name__}: {exc}", secrets)
             raise ProviderUnavailable(error, provider=provider) from None
         finally:
-            self._trace(provider, kind, request, status, error, started, secrets)
+            self._trace(provider, kind, request, status, error, started, secrets, body)
         fetched_at = time.time()
         if not any(name.lower() == "date" for name, _ in headers):
             headers.append(("Date", formatdate(fetched_at, usegmt=True)))
@@ -373,6 +381,7 @@ class Crawler:
         error: str | None,
         started: float,
         secrets: list[str],
+        body: bytes = b"",
     ) -> None:
         if self.on_call is None:
             return
@@ -388,6 +397,8 @@ class Crawler:
                 elapsed_ms=(time.perf_counter() - started) * 1000.0,
                 error=scrub_text(error, secrets) if error else None,
                 at=time.time(),
+                request_body=_trace_preview(_request_body(request), secrets),
+                response_body=_trace_preview(body, secrets),
             )
         )
 
@@ -439,6 +450,28 @@ def _scrub_value(value: str, secrets: list[str]) -> str:
         if len(secret) >= 8 and secret in value:
             value = value.replace(secret, "REDACTED")
     return value
+
+
+#: How much of each body a trace event keeps (the original sent none; ClickHouse keeps them).
+TRACE_BODY_CHARS = 2048
+
+
+def _request_body(request: ProviderRequest) -> bytes:
+    """The body as sent, with secret-named fields (client_secret, refresh_token...) redacted."""
+    if request.json is not None:
+        shown = redact_params(request.json) if isinstance(request.json, dict) else request.json
+        return json.dumps(shown, default=str).encode()
+    if request.data:
+        return urlencode(redact_params(request.data)).encode()
+    return b""
+
+
+def _trace_preview(body: bytes, secrets: list[str]) -> str:
+    """Scrubbed first, then cut: a cut made first could leave part of a secret behind."""
+    if not body:
+        return ""
+    text = _scrub_body(body, secrets).decode("utf-8", "replace")
+    return text if len(text) <= TRACE_BODY_CHARS else text[:TRACE_BODY_CHARS] + "...(truncated)"
 
 
 def _scrub_body(body: bytes, secrets: list[str]) -> bytes:

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, func
 
+from beat.events import formats
 from beat.store.db import dialect_insert
 from beat.store.models import instagram_account, instagram_post
 from beat.store.outbox import EXCHANGE, OutboxEvent, write_events
@@ -91,7 +92,7 @@ def profile_event(profile: InstagramProfile, provider: str, now: datetime) -> Ou
             "platform": "INSTAGRAM",
             "profile_id": profile.profile_id,
             "handle": profile.handle,
-            "event_timestamp": now.isoformat(),
+            "event_timestamp": formats.event_time(now),
             "metrics": flatten(profile.metrics()),
             "dimensions": flatten(profile.dimensions()),
         },
@@ -99,7 +100,6 @@ def profile_event(profile: InstagramProfile, provider: str, now: datetime) -> Ou
 
 
 def post_event(post: InstagramPost, provider: str, now: datetime) -> OutboxEvent:
-    publish_time = post.taken_at.strftime("%Y-%m-%d %H:%M:%S") if post.taken_at else None
     return data_event(
         "post_log_events",
         {
@@ -108,8 +108,8 @@ def post_event(post: InstagramPost, provider: str, now: datetime) -> OutboxEvent
             "profile_id": post.profile_id,
             "handle": post.handle,
             "shortcode": post.shortcode,
-            "publish_time": publish_time,
-            "event_timestamp": now.isoformat(),
+            "publish_time": formats.event_time(post.taken_at),
+            "event_timestamp": formats.event_time(now),
             "metrics": flatten(post.metrics()),
             "dimensions": flatten(post.dimensions()),
         },
