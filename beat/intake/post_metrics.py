@@ -91,11 +91,12 @@ def post_metrics(
 
 def _counts(post: Mapping[str, Any]) -> dict[str, Any]:
     metrics = post.get("metrics") or {}
+    dimensions = post.get("dimensions") or {}  # the API answers comments as a dimension
     return {
         "post_type": post.get("post_type"),
         "publish_time": str(post.get("publish_time") or ""),
         "likes": metrics.get("likes") or 0,
-        "comments": metrics.get("comments") or 0,
+        "comments": metrics.get("comments") or dimensions.get("comments") or 0,
         "play_count": metrics.get("play_count") or 0,
         "reach": metrics.get("reach") or 0,
     }

@@ -129,7 +129,7 @@ def upsert_instagram(
     unique_posts = {p.shortcode: (p, src) for p, src in posts}
     _upsert(conn, instagram_account, "profile_id", PROFILE_COLUMNS,
             [profile_row(p, src, now) for p, src in unique_profiles.values()])  # fmt: skip
-    _upsert(conn, instagram_post, "shortcode", POST_COLUMNS,
+    _upsert(conn, instagram_post, "shortcode", (*POST_COLUMNS, "publish_time"),
             [post_row(p, src, now) for p, src in unique_posts.values()])  # fmt: skip
     events = [profile_event(p, src, now) for p, src in unique_profiles.values()]
     events += [post_event(p, src, now) for p, src in unique_posts.values()]
