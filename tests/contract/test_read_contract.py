@@ -215,7 +215,9 @@ class InsightsAnswer(Strict):
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     with serve_api(Path(tmp_path_factory.mktemp("contract"))) as served:
         # Scrape through the sandbox once, with the token: everything below reads it back.
-        status, body, _ = call(f"{served.url}/profiles/instagram/byhandle/alice.example", headers=AUTH)
+        status, body, _ = call(
+            f"{served.url}/profiles/instagram/byhandle/alice.example", headers=AUTH
+        )
         assert status == 200, body
         yield served
 
@@ -235,7 +237,9 @@ def test_profile_by_handle_full_refresh(served: Served) -> None:
     assert {p.post_type for p in profile.recent_posts} <= {"image", "carousel", "reels"}
     assert profile.post_metrics.all.avg_likes is not None
     for flags in ("full_refresh=true&force_refresh=0", "full_refresh=TRUE", ""):
-        decode(ProfileAnswer, call(f"{served.url}/profiles/instagram/byhandle/alice.example?{flags}"))
+        decode(
+            ProfileAnswer, call(f"{served.url}/profiles/instagram/byhandle/alice.example?{flags}")
+        )
 
 
 def test_profile_by_id_and_by_profile_id(served: Served) -> None:
@@ -262,7 +266,9 @@ def test_recent_posts_and_post_by_shortcode(served: Served) -> None:
 
 def test_youtube_without_a_channel_table_or_row_is_a_clean_404(served: Served) -> None:
     decode(ErrorAnswer, call(f"{served.url}/youtube/channel/byhandle/@tseries"), 404)
-    decode(ErrorAnswer, call(f"{served.url}/profiles/youtube/byhandle/UCq-Fj5jknLsUf-MWSy4_brA"), 404)
+    decode(
+        ErrorAnswer, call(f"{served.url}/profiles/youtube/byhandle/UCq-Fj5jknLsUf-MWSy4_brA"), 404
+    )
     decode(ErrorAnswer, call(f"{served.url}/profiles/youtube/byid/UCq-Fj5jknLsUf-MWSy4_brA"), 404)
 
 
@@ -283,11 +289,18 @@ def test_request_log_endpoints(served: Served) -> None:
               "params": {"handle": "bob.example"}, "status": "FAILED", "retry_count": 3}  # fmt: skip
     updated = decode(
         UpdateAnswer,
-        call(f"{served.url}/scrape_request_log/flow/update/{scrape_id}", "POST", body=update,
-             headers=AUTH),  # fmt: skip
+        call(
+            f"{served.url}/scrape_request_log/flow/update/{scrape_id}",
+            "POST",
+            body=update,
+            headers=AUTH,
+        ),
     )
     assert updated.post.status == "FAILED"
-    assert call(f"{served.url}/scrape_request_log/flow/update/{scrape_id}", "POST", body=update)[0] == 401
+    assert (
+        call(f"{served.url}/scrape_request_log/flow/update/{scrape_id}", "POST", body=update)[0]
+        == 401
+    )
 
 
 def test_insights_take_the_creators_token_and_need_ours(served: Served) -> None:
@@ -303,7 +316,10 @@ def test_insights_take_the_creators_token_and_need_ours(served: Served) -> None:
 def test_heartbeat_takes_the_originals_booleans(served: Served) -> None:
     for value, claiming in (("0", False), ("False", False), ("1", True), ("true", True)):
         status, body, _ = call(f"{served.url}/heartbeat?beat={value}", "PUT", headers=AUTH)
-        assert status == 200 and body["status"]["message"] == f"heartbeat set to {str(claiming).lower()}"
+        assert (
+            status == 200
+            and body["status"]["message"] == f"heartbeat set to {str(claiming).lower()}"
+        )
     assert call(f"{served.url}/heartbeat?beat=maybe", "PUT", headers=AUTH)[0] == 400
 
 
