@@ -168,10 +168,9 @@ async def _instagram_by_profile_id(request: web.Request, profile_id: str) -> web
     if account is None:
         # Fetching by id needs a profile-by-id provider flow; by handle needs the handle.
         return error(f"profile not found for id - {profile_id}", 404)
-    if _stale(account) and _refresh_refusal(request, "profile") is None and account["handle"]:
-        failure = await _fetch(
-            lambda: request.app[REFRESHER_KEY].refresh_profile(account["handle"])
-        )
+    handle = account.get("handle")
+    if _stale(account) and _refresh_refusal(request, "profile") is None and handle:
+        failure = await _fetch(lambda: request.app[REFRESHER_KEY].refresh_profile(handle))
         if failure is not None:
             return failure
         account = await asyncio.to_thread(store.instagram_account, profile_id=profile_id)

@@ -18,7 +18,7 @@ columns by the original's names); without it, or without the row, the answer is 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -34,7 +34,7 @@ from beat.intake.post_metrics import (
 )
 from beat.store.models import asset_log, instagram_account, instagram_post, metadata
 
-Row = Mapping[str, Any]
+Row = dict[str, Any]
 
 POST_URL_PREFIXES = {
     "image": "https://www.instagram.com/p/",
@@ -116,8 +116,8 @@ class ReadStore:
             row = conn.execute(query).mappings().first()
             return self._with_assets(conn, [row])[0] if row is not None else None
 
-    def _with_assets(self, conn: Any, rows: Sequence[Row]) -> list[Row]:
-        """Rows as dicts, with ``asset_url`` (our stored copy's key) when the media is stored."""
+    def _with_assets(self, conn: Any, rows: Sequence[Any]) -> list[Row]:
+        """Rows as dicts, with ``asset_url`` (our stored copy) when the media is stored."""
         found: dict[str, str] = {}
         if self.asset_base_url and rows:
             query = select(asset_log.c.entity_id, asset_log.c.asset_url).where(

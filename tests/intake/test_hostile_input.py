@@ -103,7 +103,7 @@ HOSTILE: list[tuple[str, str, str, bytes, dict[str, bytes]]] = [
     ("an id too large for the column", "GET", "/scrape_request_log/flow/99999999999999999999",
      b"", {}),
     ("an id of Arabic-Indic digits", "GET", "/scrape_request_log/flow/" + quote("١٢٣"), b"", {}),
-    ("an id of fullwidth digits", "GET", "/scrape_request_log/flow/" + quote("１２"), b"", {}),
+    ("an id of fullwidth digits", "GET", "/scrape_request_log/flow/" + quote("\uff11\uff12"), b"", {}),
     ("a list size of non-ASCII digits", "GET", "/list_scrape_data/acct?size=" + quote("٣"),
      b"", {}),
 ]  # fmt: skip
@@ -139,15 +139,26 @@ def test_capital_http_scheme_is_a_url(served: Served) -> None:
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
-                                                                max_size=4),  # fmt: skip
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
     max_leaves=12,
 )
 bodies = st.one_of(
     json_values.map(lambda v: json.dumps(v).encode()),
     st.dictionaries(
-        st.sampled_from(["params", "idempotency_key", "priority", "expires_at", "source",
-                         "flow", "platform", "extra"]),  # fmt: skip
+        st.sampled_from(
+            [
+                "params",
+                "idempotency_key",
+                "priority",
+                "expires_at",
+                "source",
+                "flow",
+                "platform",
+                "extra",
+            ]
+        ),
         json_values,
     ).map(lambda v: json.dumps(v).encode()),
     st.builds(lambda p: json.dumps({"params": p}).encode(), json_values),
@@ -176,9 +187,15 @@ def test_no_body_or_header_makes_a_5xx(
 @settings(max_examples=150, deadline=None)
 @given(
     path=st.sampled_from(
-        ["/scrape_request_log/flow/{}", "/profiles/instagram/byid/{}", "/list_scrape_data/{}",
-         "/posts/instagram/byshortcode/{}", "/profiles/{}/byhandle/alice",
-         "/recent/posts/instagram/byprofileid/{}", "/youtube/channel/byhandle/{}"]  # fmt: skip
+        [
+            "/scrape_request_log/flow/{}",
+            "/profiles/instagram/byid/{}",
+            "/list_scrape_data/{}",
+            "/posts/instagram/byshortcode/{}",
+            "/profiles/{}/byhandle/alice",
+            "/recent/posts/instagram/byprofileid/{}",
+            "/youtube/channel/byhandle/{}",
+        ]
     ),
     value=st.text(min_size=1, max_size=30),
 )
