@@ -122,9 +122,14 @@ def _handle(raw: str) -> str:
 
 
 async def _instagram_answer(
-    request: web.Request, account: dict[str, Any], *, refreshed: bool
+    request: web.Request,
+    account: dict[str, Any],
+    *,
+    refreshed: bool,
+    posts: list[dict[str, Any]] | None = None,
 ) -> web.Response:
-    posts = await asyncio.to_thread(_store(request).profile_posts, account["profile_id"])
+    if posts is None:
+        posts = await asyncio.to_thread(_store(request).profile_posts, account["profile_id"])
     response = success("Profile Retrieved", profile=instagram_profile_view(account, posts))
     response.headers["X-Beat-Refreshed"] = str(refreshed).lower()
     if not refreshed and _stale(account):
@@ -145,13 +150,14 @@ async def profile_by_handle(request: web.Request) -> web.Response:
         return await _youtube_profile(request, request.match_info["handle"])
     handle = _handle(request.match_info["handle"])
     store = _store(request)
-    account = await asyncio.to_thread(store.instagram_account, handle=handle)
+    stored = await asyncio.to_thread(store.instagram_profile, handle=handle)
+    account, posts = stored if stored is not None else (None, None)
     if account is not None and not force and not _stale(account):
-        return await _instagram_answer(request, account, refreshed=False)
+        return await _instagram_answer(request, account, refreshed=False, posts=posts)
     refusal = _refresh_refusal(request, f"profile {handle}")
     if refusal is not None:
         if account is not None and not force:
-            return await _instagram_answer(request, account, refreshed=False)
+            return await _instagram_answer(request, account, refreshed=False, posts=posts)
         return refusal
     failure = await _fetch(lambda: request.app[REFRESHER_KEY].refresh_profile(handle))
     if failure is not None:

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, Table, select
+from sqlalchemy import Connection, Engine, Table, select
 
 from beat.intake.post_metrics import (
     RECENT_PER_KIND,
@@ -58,20 +58,24 @@ class ReadStore:
     def instagram_account(
         self, *, handle: str | None = None, profile_id: str | None = None
     ) -> Row | None:
-        column = (
-            instagram_account.c.handle if handle is not None else instagram_account.c.profile_id
-        )
-        query = (
-            select(instagram_account)
-            .where(column == (handle if handle is not None else profile_id))
-            .order_by(instagram_account.c.refreshed_at.desc().nulls_last())
-            .limit(1)
-        )
         with self.engine.connect() as conn:
-            row = conn.execute(query).mappings().first()
-        return dict(row) if row is not None else None
+            return _account(conn, handle, profile_id)
+
+    def instagram_profile(
+        self, *, handle: str | None = None, profile_id: str | None = None
+    ) -> tuple[Row, list[Row]] | None:
+        """The account and its recent posts, on one connection (one trip to a thread)."""
+        with self.engine.connect() as conn:
+            account = _account(conn, handle, profile_id)
+            if account is None:
+                return None
+            return account, self._profile_posts(conn, account["profile_id"])
 
     def profile_posts(self, profile_id: str) -> list[Row]:
+        with self.engine.connect() as conn:
+            return self._profile_posts(conn, profile_id)
+
+    def _profile_posts(self, conn: Connection, profile_id: str) -> list[Row]:
         """The original's recent posts for post_metrics: the latest 12 reels with a play count,
         then the latest 12 static posts."""
         p = instagram_post.c
@@ -88,9 +92,8 @@ class ReadStore:
             .order_by(*newest)
             .limit(RECENT_PER_KIND)
         )
-        with self.engine.connect() as conn:
-            rows = [*conn.execute(reels).mappings(), *conn.execute(static).mappings()]
-            return self._with_assets(conn, rows)
+        rows = [*conn.execute(reels).mappings(), *conn.execute(static).mappings()]
+        return self._with_assets(conn, rows)
 
     def recent_posts(self, profile_id: str) -> list[Row]:
         """The original's recent-posts endpoint: the latest 12 posts with a thumbnail, stories
@@ -149,6 +152,19 @@ class ReadStore:
         with self.engine.connect() as conn:
             row = conn.execute(select(table).where(condition).limit(1)).mappings().first()
         return dict(row) if row is not None else None
+
+
+def _account(conn: Connection, handle: str | None, profile_id: str | None) -> Row | None:
+    a = instagram_account.c
+    condition = a.handle == handle if handle is not None else a.profile_id == profile_id
+    query = (
+        select(instagram_account)
+        .where(condition)
+        .order_by(a.refreshed_at.desc().nulls_last())
+        .limit(1)
+    )
+    row = conn.execute(query).mappings().first()
+    return dict(row) if row is not None else None
 
 
 def youtube_table() -> Table | None:
