@@ -27,13 +27,13 @@ from beat.events.trace import trace_events
 from beat.limits import load_specs, open_limiter
 from beat.objects import ObjectStore, open_object_store
 from beat.pipeline.batch import raw_lines, raw_prefix, raw_record
+from beat.pipeline.family import FlowOutcome, WriteContext
 from beat.pipeline.instagram import (
-    FlowOutcome,
+    PIPELINE,
     refresh_post_by_shortcode,
     refresh_profile_by_handle,
 )
 from beat.store.credentials import DbCredentialPool
-from beat.store.instagram import upsert_instagram
 from beat.store.models import instagram_account
 from beat.store.outbox import write_events
 from providers.crawler import InstagramCrawler
@@ -149,11 +149,7 @@ class InlineRefresher:
         key = f"{raw_prefix('instagram', datetime.now(UTC).date())}api/{uuid.uuid4().hex}.jsonl.gz"
         self.objects.put(key, raw_lines([record]), "application/gzip")
         with self.engine.begin() as conn:
-            upsert_instagram(
-                conn,
-                [(p, outcome.provider) for p in outcome.profiles],
-                [(p, outcome.provider) for p in outcome.posts],
-            )
+            PIPELINE.write(conn, [outcome], WriteContext())
             write_events(conn, trace_events(calls))
 
     def _store_traces(self, calls: list[HttpCall]) -> None:

@@ -291,3 +291,6 @@ beat_control = Table(
     Column("value", String, nullable=False),
     _updated_at(),
 )
+
+# Tables of other concerns, declared in modules of their own on the same metadata.
+from beat.store import models_history  # noqa: E402, F401
