@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -49,9 +50,11 @@ from providers.errors import (
     scrub_text,
 )
 from providers.http import (
+    REDACTED,
     HttpCall,
     ProviderRequest,
     RawResponse,
+    is_secret_name,
     redact_headers,
     redact_params,
 )
@@ -466,12 +469,33 @@ def _request_body(request: ProviderRequest) -> bytes:
     return b""
 
 
+#: A JSON string member, or a query/form pair, whose value must not be traced when its name
+#: looks secret: tokens a provider issues (an OAuth refresh's access_token) are not among the
+#: credential's own values, so scrubbing those is not enough.
+_SECRET_MEMBER = re.compile(r'"([^"\\]{1,64})"(\s*:\s*)"(?:[^"\\]|\\.)*("|$)')
+_SECRET_PAIR = re.compile(r"([A-Za-z0-9_.-]{1,64})=([^&\s\"']+)")
+
+
 def _trace_preview(body: bytes, secrets: list[str]) -> str:
     """Scrubbed first, then cut: a cut made first could leave part of a secret behind."""
     if not body:
         return ""
-    text = _scrub_body(body, secrets).decode("utf-8", "replace")
+    window = _scrub_body(body, secrets)[: TRACE_BODY_CHARS * 4]
+    text = window.decode("utf-8", "replace")
+    text = _SECRET_MEMBER.sub(_redact_member, text)
+    text = _SECRET_PAIR.sub(_redact_pair, text)
     return text if len(text) <= TRACE_BODY_CHARS else text[:TRACE_BODY_CHARS] + "...(truncated)"
+
+
+def _redact_member(match: re.Match[str]) -> str:
+    name = match.group(1)
+    if not is_secret_name(name):
+        return match.group(0)
+    return f'"{name}"{match.group(2)}"{REDACTED}"'
+
+
+def _redact_pair(match: re.Match[str]) -> str:
+    return f"{match.group(1)}={REDACTED}" if is_secret_name(match.group(1)) else match.group(0)
 
 
 def _scrub_body(body: bytes, secrets: list[str]) -> bytes:
