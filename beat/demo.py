@@ -220,6 +220,33 @@ def show_provider_health(defs: Any, instance: Any) -> str:
     return ", ".join(f"{meta[f'credentials_{s}'].value} {s}" for s in states)
 
 
+def build_analytics(defs: Any, instance: Any) -> str:
+    """Today's analytics partition, built from what the demo just scraped (as the hourly
+    automation would), so the UI has a snapshot, growth, posts and leaderboards to show."""
+    import dagster as dg
+
+    from beat_dagster.assets.analytics import ANALYTICS_ASSETS
+    from beat_dagster.driver import QUIET_RUN_CONFIG
+    from beat_dagster.partitions import today_partition_key
+
+    result = dg.materialize(
+        ANALYTICS_ASSETS,
+        partition_key=today_partition_key(),
+        instance=instance,
+        resources=defs.resources,
+        run_config=QUIET_RUN_CONFIG,
+    )
+    rows = {}
+    for event in result.get_asset_materialization_events():
+        materialization = event.step_materialization_data.materialization
+        rows[materialization.asset_key.to_user_string()] = materialization.metadata[
+            "dagster/row_count"
+        ].value
+    return ", ".join(f"{name} {count} rows" for name, count in rows.items()) + (
+        " (Parquet under analytics/ in the object store)"
+    )
+
+
 def run_demo(requests: int = 300, fault_rate: float = 0.1) -> int:
     import dagster as dg
 
@@ -281,8 +308,10 @@ def run_demo(requests: int = 300, fault_rate: float = 0.1) -> int:
                 )
                 runs, seconds = runs + report.runs, seconds + report.seconds
             health = show_provider_health(defs, instance)
+            analytics = build_analytics(defs, instance)
         print_summary(engine, source, runs, seconds)
         print(f"  credentials         {health}  (asset provider_health in the UI)")
+        print(f"  analytics           {analytics}")
         print("\nSee the runs and materializations: make ui  (then open http://127.0.0.1:3000)")
     finally:
         services.stop()
