@@ -17,7 +17,6 @@ from beat.analytics.engagement import engagement_rate, estimate_reach, interacti
 from beat.analytics.tables import BASELINE_LOOKBACK_DAYS, GROWTH_WINDOWS
 
 PROFILE_KEY = ["date", "platform", "profile_id"]
-POST_KEY = ["date", "platform", "post_key"]
 
 #: Rows per group in each leaderboard.
 LEADERBOARD_SIZE = 10

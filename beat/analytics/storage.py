@@ -40,12 +40,6 @@ def read_partition(store: ObjectStore, table: str, day: date | str) -> pd.DataFr
     return read_partition_table(store, table, day).to_pandas()
 
 
-def stored_days(store: ObjectStore, table: str) -> list[str]:
-    """The days of `table` present in the store, oldest first."""
-    prefix = f"{PREFIX}/{table}/dt="
-    return sorted({key[len(prefix) :].split("/", 1)[0] for key in store.list(prefix)})
-
-
 def load(table: str, day: date | str) -> pd.DataFrame:
     """One partition as a DataFrame, from the object store the settings name (for notebooks)."""
     from beat.config import load_settings
