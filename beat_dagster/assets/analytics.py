@@ -135,7 +135,9 @@ def creator_growth(
     earlier = _baseline_snapshots(database, day)
     growth = builders.creator_growth(creator_snapshot, earlier, day)
     table = builders.conform(growth, CREATOR_GROWTH)
-    yield dg.Output(table, metadata={**describe(table, None), **growth_summary(growth)})
+    preview = ["handle", "followers", "followers_change_7d", "followers_growth_pct_7d",
+               "followers_change_30d", "engagement_rate_change_7d"]  # fmt: skip
+    yield dg.Output(table, metadata={**describe(table, preview), **growth_summary(growth)})
     yield from table_checks("creator_growth", day, table, objects)
 
 
@@ -187,7 +189,8 @@ def leaderboards(
     day = date.fromisoformat(context.partition_key)
     boards = builders.leaderboards(creator_growth)
     table = builders.conform(boards, LEADERBOARDS)
-    metadata = {**describe(table, None), **leaderboard_charts(boards)}
+    preview = ["board", "scope", "platform", "scope_value", "rank", "handle", "value"]
+    metadata = {**describe(table, preview), **leaderboard_charts(boards)}
     yield dg.Output(table, metadata=metadata)
     yield from table_checks("leaderboards", day, table, objects)
 
@@ -205,9 +208,8 @@ analytics_automation_sensor = dg.AutomationConditionSensorDefinition(
 # ---------------------------------------------------------------------------- metadata
 
 
-def describe(table: pa.Table, preview_columns: list[str] | None) -> dict:
+def describe(table: pa.Table, columns: list[str]) -> dict:
     """Row count, column schema and a preview of the first rows, as the UI shows them."""
-    columns = preview_columns or table.column_names[:8]
     rows = table.slice(0, PREVIEW_ROWS).select(columns).to_pylist()
     return {
         "dagster/row_count": table.num_rows,
