@@ -90,8 +90,8 @@ def broker_connection(url: str, *, local_folder: Path | None = None) -> Connecti
         return Connection(url, transport_options=options)
     # confirm_publish: basic_publish returns only once the broker has taken the message.
     # on_blocked: RabbitMQ says so when an alarm blocks us; raising ends the wait at once.
-    options = {"confirm_publish": True, "on_blocked": _raise_blocked}
-    return Connection(url, transport_options=options, connect_timeout=5)
+    amqp_options: dict[str, Any] = {"confirm_publish": True, "on_blocked": _raise_blocked}
+    return Connection(url, transport_options=amqp_options, connect_timeout=5)
 
 
 def _raise_blocked(reason: str) -> None:

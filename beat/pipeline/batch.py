@@ -191,7 +191,8 @@ class BatchRunner:
                 fetching = asyncio.gather(
                     *(self._process(crawler, gate, claim, results) for claim in claims)
                 )
-                await asyncio.wait({fetching, writer}, return_when=asyncio.FIRST_COMPLETED)
+                either: set[asyncio.Future[Any]] = {fetching, writer}
+                await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
                 if writer.done():  # the writer ends early only when it failed
                     writer.result()  # raises its error: stop fetching what nobody can write
                 await fetching

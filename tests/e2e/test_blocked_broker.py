@@ -57,9 +57,7 @@ def broker(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, 
 
 
 def relay_tick(defs: dg.Definitions, instance: dg.DagsterInstance) -> tuple[str, dict]:
-    context = dg.build_sensor_context(
-        instance=instance, definitions=defs, resources=defs.resources
-    )
+    context = dg.build_sensor_context(instance=instance, definitions=defs, resources=defs.resources)
     result = defs.resolve_sensor_def("outbox_relay_sensor")(context)
     return str(result.skip_message), json.loads(context.cursor or "{}")
 

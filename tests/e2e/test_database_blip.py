@@ -22,7 +22,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import func, select
 
 from beat.objects import LocalFolderStore
 from beat.pipeline.batch import BatchReport, BatchRunner
