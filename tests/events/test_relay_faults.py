@@ -19,6 +19,9 @@ from tests.events.test_relay import consume, expected_messages, make_events
 
 pytestmark = pytest.mark.rabbitmq
 
+#: Events of `make_events` that are not status changes: one profile and three posts.
+DATA_EVENTS = 4
+
 
 def declare_topic(name: str) -> None:
     """An exchange as someone else declared it: topic, where ours is direct."""
@@ -48,12 +51,7 @@ def test_exchange_type_conflict_is_reported_and_events_wait(
     with publisher(exchanges) as relay_publisher:
         again = OutboxRelay(engine, relay_publisher).relay()
     assert (again.failures, again.backlog) == (0, 0)
-    assert sum(len(v) for v in consume(queue).values()) == total - trace_free(total)
-
-
-def trace_free(total: int) -> int:
-    """Events of make_events that are not on scrape_request_log_events."""
-    return 4  # one profile and three posts
+    assert sum(len(v) for v in consume(queue).values()) == total - DATA_EVENTS
 
 
 def bind(exchange: str, kind: str) -> dict[str, Queue]:
@@ -74,7 +72,7 @@ def test_passive_declaration_publishes_to_an_existing_exchange_of_any_type(
     with publisher(exchanges, declare="passive") as relay_publisher:
         report = OutboxRelay(engine, relay_publisher).relay()
     assert (report.messages, report.failures, report.backlog) == (total, 0, 0)
-    assert len(consume(queue)[ROUTING_KEYS[0]]) == total - trace_free(total)
+    assert len(consume(queue)[ROUTING_KEYS[0]]) == total - DATA_EVENTS
 
 
 def test_passive_declaration_of_a_missing_exchange_keeps_events(
