@@ -21,7 +21,7 @@ from typing import Any
 
 import aiohttp
 from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 
 from beat.events.trace import trace_events
 from beat.objects import ObjectStore
@@ -126,6 +126,8 @@ def lost_database(exc: BaseException) -> bool:
     """The database connection was lost or could not be made (a restart, a network blip), or
     the transaction was rolled back by the server (deadlock, serialization): trying the same
     transaction again is safe and may succeed."""
+    if isinstance(exc, DisconnectionError):  # the pool found its connection dead
+        return True
     return isinstance(exc, DBAPIError) and (
         exc.connection_invalidated or isinstance(exc, (OperationalError, InterfaceError))
     )

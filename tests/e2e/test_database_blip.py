@@ -23,6 +23,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from beat.objects import LocalFolderStore
 from beat.pipeline.batch import BatchReport, BatchRunner
@@ -162,3 +163,59 @@ def test_postgres_restart_mid_batch_costs_no_fetch_and_loses_nothing(
     assert provider_calls == traced
     # No duplicate rows: one account and one observation per request.
     assert accounts == REQUESTS and observations == REQUESTS
+
+
+def test_database_gone_for_good_stops_fetching_at_once(
+    cluster: PrivateCluster, tmp_path: Path
+) -> None:
+    """When the writer gives up, nobody can write what is fetched: fetching stops with it."""
+    engine = make_engine(cluster.url)
+    upgrade(engine)
+    save_credentials(engine, sandbox_credentials())
+    queue = RequestQueue(engine, lease_seconds=120)
+    for i in range(REQUESTS):
+        queue.enqueue(FLOW, "instagram", {"handle": f"gone.user{i:03d}"})
+    claims = queue.claim_batch([FLOW], REQUESTS, batch_id="gone")
+    queue.adopt_batch("gone", "run-gone")
+
+    async def scenario() -> tuple[int, int]:
+        sandbox = await start_sandbox(state=SandboxState(seed=9))
+        sandbox.state.latency_ms = 300  # the whole batch would take ~6 s
+        pool = DbCredentialPool(engine)
+        runner = BatchRunner(
+            queue=queue, engine=engine, objects=LocalFolderStore(tmp_path / "objects"),
+            pipeline=INSTAGRAM,
+            crawler_factory=lambda session: InstagramCrawler(session, pool, sandbox.base_urls),
+            concurrency=8, flush_size=20, flush_interval_seconds=0.3,
+            write_patience_seconds=1.0,
+        )  # fmt: skip
+
+        def calls() -> int:
+            return sum(p["requests"] for p in sandbox.state.stats().values())
+
+        try:
+            run = asyncio.create_task(
+                runner.run(claims, batch_id="gone", run_id="run-gone", day=datetime.now(UTC).date())
+            )
+            await asyncio.sleep(1.0)
+            await asyncio.to_thread(cluster.ctl, "-m", "fast", "stop")  # and it stays down
+            with pytest.raises(SQLAlchemyError):
+                await run
+            at_failure = calls()
+            await asyncio.sleep(1.5)  # anything still fetching would show up now
+            return at_failure, calls()
+        finally:
+            await sandbox.stop()
+
+    try:
+        at_failure, later = asyncio.run(scenario())
+        assert later == at_failure, "no provider call after the run gave up"
+        assert at_failure < REQUESTS, "the rest of the batch was never fetched"
+        cluster.ctl("start")
+        statuses = queue.count_by_status()
+    finally:
+        engine.dispose()
+    # What was written stays written; the rest is still held by the run's lease (the release
+    # could not reach the database either) and returns when it lapses. Nothing FAILED.
+    assert set(statuses) <= {"COMPLETE", "PROCESSING"}
+    assert sum(statuses.values()) == REQUESTS
