@@ -331,7 +331,6 @@ class BatchRunner:
         successes = [p for p in chunk if p.outcome is not None]
         if successes:
             self.objects.put(raw_key, self._raw_lines(successes), "application/gzip")
-            report.raw_objects += 1
         failures = [
             Failure(
                 p.claim.id,
@@ -358,6 +357,7 @@ class BatchRunner:
             self.pipeline.write(conn, kept, context)
             failed = self.queue.fail(failures, conn=conn)
             write_events(conn, trace_events(calls))
+        report.raw_objects += bool(successes)  # counted once written (a retried chunk: once)
         self._count(report, kept, chunk, done.fenced_ids, failed)
 
     @staticmethod
