@@ -10,6 +10,7 @@ from __future__ import annotations
 import dagster as dg
 import pandas as pd
 import pyarrow as pa
+from botocore.exceptions import ClientError
 
 from beat.analytics.builders import conform
 from beat.analytics.storage import read_partition_table, write_partition
@@ -58,5 +59,15 @@ class ParquetPartitionIOManager(dg.ConfigurableIOManager):
         days = context.asset_partition_keys if context.has_asset_partitions else []
         if not days:
             raise dg.Failure(f"{table_name} is daily-partitioned: load one of its partitions")
-        tables = [read_partition_table(store, table_name, day) for day in sorted(days)]
+        tables = [self._read(store, table_name, day) for day in sorted(days)]
         return pa.concat_tables(tables).to_pandas() if len(tables) > 1 else tables[0].to_pandas()
+
+    @staticmethod
+    def _read(store: ObjectStore, table_name: str, day: str) -> pa.Table:
+        try:
+            return read_partition_table(store, table_name, day)
+        except (FileNotFoundError, ClientError) as exc:
+            raise dg.Failure(
+                f"{table_name} has no partition {day} in the object store yet: "
+                f"materialize {table_name} for {day} first ({exc})"
+            ) from exc
