@@ -1100,7 +1100,7 @@ def _yt138_videos_body(request: web.Request) -> bytes | web.Response:
     now = int(time.time())
     contents = [_yt138_listing_entry(video_facts(channel, i), now) for i in range(offset, end)]
     cursor = _yt138_cursor(channel_id, end) if end < channel.video_count else None
-    return _dumps({"contents": contents, "cursor": cursor})
+    return _dumps({"contents": contents, "cursorNext": cursor})
 
 
 def _yt138_video_body(request: web.Request) -> bytes | web.Response:
