@@ -294,3 +294,6 @@ beat_control = Table(
 
 # Tables of other concerns, declared in modules of their own on the same metadata.
 from beat.store import models_history  # noqa: E402, F401
+
+# YouTube and Shopify tables (helper "youtube").
+from beat.store import models_shopify, models_youtube  # noqa: E402, F401
