@@ -261,7 +261,11 @@ def test_order_dimensions_and_metrics() -> None:
     assert dims["platform"] == "shopify"
     assert dims["store"] == "maple-goods"
     assert dims["order_data"]["id"] == 5812345678901
-    assert flatten(order.metrics()) == {"total_price": "62.34", "line_item_count": 1}
+    assert flatten(order.metrics()) == {
+        "total_price": "62.34",
+        "current_total_price": "62.34",
+        "line_item_count": 1,
+    }
     second = ADMIN.parse_orders(recorded("orders_page.json"), "maple-goods").orders[1]
     assert "status" not in flatten(second.dimensions())  # None values are left out
 
