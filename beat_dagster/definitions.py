@@ -14,6 +14,8 @@ from beat_dagster.assets.providers import (
     provider_health_job,
     provider_health_schedule,
 )
+from beat_dagster.assets.shopify import shopify_batch, shopify_batch_job
+from beat_dagster.assets.youtube import youtube_batch, youtube_batch_job
 from beat_dagster.resources import (
     BrokerResource,
     CrawlerResource,
@@ -29,6 +31,8 @@ from beat_dagster.sensors.outbox import outbox_relay_sensor
 BATCH_FAMILIES = {
     "instagram": (instagram_batch, instagram_batch_job),
     "media": (media, media_batch_job),
+    "youtube": (youtube_batch, youtube_batch_job),
+    "shopify": (shopify_batch, shopify_batch_job),
 }
 
 

@@ -349,7 +349,9 @@ def _refunds(oid: int, financial: str, total: Decimal, created: str) -> list[dic
     """Refunds as the Admin API nests them: the amounts are in the refund transactions."""
     if financial not in ("refunded", "partially_refunded"):
         return []
-    amount = total if financial == "refunded" else (total * Decimal("0.3")).quantize(Decimal("0.01"))
+    amount = (
+        total if financial == "refunded" else (total * Decimal("0.3")).quantize(Decimal("0.01"))
+    )
     refund_id = 8_800_000_000_000 + oid % 10**9
     transaction = {
         "id": refund_id + 1,
@@ -360,7 +362,9 @@ def _refunds(oid: int, financial: str, total: Decimal, created: str) -> list[dic
         "gateway": "shopify_payments",
         "created_at": created,
     }
-    return [{"id": refund_id, "order_id": oid, "created_at": created, "transactions": [transaction]}]
+    return [
+        {"id": refund_id, "order_id": oid, "created_at": created, "transactions": [transaction]}
+    ]
 
 
 def _customer_data(oid: int, facts: StoreFacts, rng: random.Random) -> dict[str, Any]:
@@ -451,7 +455,10 @@ def order_at(facts: StoreFacts, index: int, reference: int) -> dict[str, Any]:
         "total_price_set": {"shop_money": money, "presentment_money": money},
         # What the merchant is owed now: Shopify keeps it current through refunds and edits.
         "current_total_price": _money(current),
-        "current_total_price_set": {"shop_money": current_money, "presentment_money": current_money},
+        "current_total_price_set": {
+            "shop_money": current_money,
+            "presentment_money": current_money,
+        },
         "refunds": refunds,
         **_customer_data(oid, facts, rng),
         "tags": "",

@@ -24,13 +24,16 @@ from beat.store.models import Id, Json, UTCDateTime, metadata
 Money = Numeric(20, 4)
 
 
+_NOW = text("CURRENT_TIMESTAMP")
+
+
 def _stamps() -> list[Column]:
     return [
         Column("provider", String),
         Column("observed_at", UTCDateTime(), nullable=False),
         Column("refreshed_at", UTCDateTime()),
-        Column("created_at", UTCDateTime(), nullable=False, server_default=text("CURRENT_TIMESTAMP")),
-        Column("updated_at", UTCDateTime(), nullable=False, server_default=text("CURRENT_TIMESTAMP")),
+        Column("created_at", UTCDateTime(), nullable=False, server_default=_NOW),
+        Column("updated_at", UTCDateTime(), nullable=False, server_default=_NOW),
     ]
 
 

@@ -11,6 +11,8 @@ from sqlalchemy import BigInteger, Boolean, Column, Integer, String, Table, Text
 
 from beat.store.models import Id, Json, UTCDateTime, metadata
 
+_NOW = text("CURRENT_TIMESTAMP")
+
 
 def _stamps() -> list[Column]:
     return [
@@ -18,8 +20,8 @@ def _stamps() -> list[Column]:
         #: When the provider answered: the newest observation wins.
         Column("observed_at", UTCDateTime(), nullable=False),
         Column("refreshed_at", UTCDateTime()),
-        Column("created_at", UTCDateTime(), nullable=False, server_default=text("CURRENT_TIMESTAMP")),
-        Column("updated_at", UTCDateTime(), nullable=False, server_default=text("CURRENT_TIMESTAMP")),
+        Column("created_at", UTCDateTime(), nullable=False, server_default=_NOW),
+        Column("updated_at", UTCDateTime(), nullable=False, server_default=_NOW),
     ]
 
 

@@ -240,9 +240,7 @@ class ShopifyCrawler(Crawler):
                 updated_at_min=updated_at_min,
                 limit=limit,
             )
-            return await self._order_pages(
-                provider, cred, base_url, clean, first, max_pages, limit
-            )
+            return await self._order_pages(provider, cred, base_url, clean, first, max_pages, limit)
 
         return await self._fallback("orders", attempt, credential_handle=clean)
 

@@ -1,0 +1,27 @@
+"""YouTube channels and videos: one batch run materializes today's partition of both."""
+
+import dagster as dg
+
+from beat.flows import FAMILIES
+from beat.pipeline.youtube import CHANNELS, PIPELINE, VIDEOS
+from beat_dagster.assets.batches import build_batch_assets
+
+youtube_batch, youtube_batch_job = build_batch_assets(
+    FAMILIES["youtube"],
+    PIPELINE,
+    {
+        CHANNELS: dg.AssetSpec(
+            "youtube_channels",
+            description="YouTube channels (table youtube_account; history in profile_log).",
+            group_name="youtube",
+            kinds={"sql"},
+        ),
+        VIDEOS: dg.AssetSpec(
+            "youtube_videos",
+            description="YouTube videos and shorts (table youtube_post; history in post_log).",
+            group_name="youtube",
+            kinds={"sql"},
+        ),
+    },
+    lambda resource, session, credentials, hook: resource.youtube(session, credentials, hook),
+)
