@@ -38,14 +38,21 @@ class ObservedProduct:
 
 
 def outcome_from(
-    flow: str, params: dict[str, Any], provider: str, raws: tuple[RawResponse, ...]
+    flow: str,
+    params: dict[str, Any],
+    provider: str,
+    raws: tuple[RawResponse, ...],
+    parsed: Sequence[Any] | None = None,
 ) -> FlowOutcome:
+    """The rows of a flow's raw pages: re-parsed by a backfill, or what the crawler already
+    `parsed` out of those very pages."""
     seen = observed_at(raws)
     if flow == "refresh_orders_by_store":
-        orders = reparse_orders(raws, params["store"]).orders
+        orders = parsed if parsed is not None else reparse_orders(raws, params["store"]).orders
         return FlowOutcome(provider, {ORDERS: tuple(ObservedOrder(o, seen) for o in orders)}, raws)
     if flow == "refresh_products_by_store":
-        products = reparse_products(raws, params["store"]).products
+        store = params["store"]
+        products = parsed if parsed is not None else reparse_products(raws, store).products
         items = tuple(ObservedProduct(p, seen) for p in products)
         return FlowOutcome(provider, {PRODUCTS: items}, raws)
     raise ValueError(f"not a Shopify flow: {flow}")
@@ -59,12 +66,18 @@ async def refresh_orders_by_store(crawler: ShopifyCrawler, params: dict[str, Any
         updated_at_min=params.get("updated_at_min"),
         limit=params.get("limit"),
     )
-    return outcome_from("refresh_orders_by_store", params, fetched.provider, tuple(fetched.raw))
+    return outcome_from(
+        "refresh_orders_by_store", params, fetched.provider, tuple(fetched.raw),
+        fetched.value.orders,
+    )  # fmt: skip
 
 
 async def refresh_products_by_store(crawler: ShopifyCrawler, params: dict[str, Any]) -> FlowOutcome:
     fetched = await crawler.products(params["store"], max_pages=params.get("max_pages"))
-    return outcome_from("refresh_products_by_store", params, fetched.provider, tuple(fetched.raw))
+    return outcome_from(
+        "refresh_products_by_store", params, fetched.provider, tuple(fetched.raw),
+        fetched.value.products,
+    )  # fmt: skip
 
 
 HANDLERS: dict[str, FlowHandler] = {
