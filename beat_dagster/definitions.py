@@ -15,7 +15,12 @@ from beat_dagster.assets.providers import (
     provider_health_schedule,
 )
 from beat_dagster.assets.shopify import shopify_batch, shopify_batch_job
-from beat_dagster.assets.youtube import youtube_batch, youtube_batch_job
+from beat_dagster.assets.youtube import (
+    youtube_batch,
+    youtube_batch_job,
+    youtube_exports,
+    youtube_exports_job,
+)
 from beat_dagster.resources import (
     BrokerResource,
     CrawlerResource,
@@ -32,6 +37,7 @@ BATCH_FAMILIES = {
     "instagram": (instagram_batch, instagram_batch_job),
     "media": (media, media_batch_job),
     "youtube": (youtube_batch, youtube_batch_job),
+    "youtube_exports": (youtube_exports, youtube_exports_job),
     "shopify": (shopify_batch, shopify_batch_job),
 }
 

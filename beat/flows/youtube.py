@@ -61,6 +61,56 @@ class SearchParams(FlowParams):
     max_results: int = Field(default=50, ge=1, le=500)
 
 
+ObjectKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._/=-]{1,512}$")]
+
+
+class _ExportInput(FlowParams):
+    """Exports take ids, or the key of a CSV already in the object store."""
+
+    @model_validator(mode="after")
+    def _one_input(self) -> _ExportInput:
+        given = [
+            name
+            for name, value in self.model_dump().items()
+            if value and (name.endswith("_ids") or name.endswith("_path") or name == "keywords")
+        ]
+        if len(given) != 1:
+            raise ValueError("give exactly one of the id list or the *_path of a CSV")
+        return self
+
+
+class ChannelsExportParams(_ExportInput):
+    channel_ids: list[ChannelId] | None = Field(default=None, max_length=100_000)
+    channels_path: ObjectKey | None = None
+
+
+class ChannelVideosExportParams(ChannelsExportParams):
+    max_posts: int = Field(default=50, ge=1, le=5000)
+    start_date: Day | None = None
+    end_date: Day | None = None
+
+
+class PlaylistVideosExportParams(_ExportInput):
+    playlist_ids: list[ShortText] | None = Field(default=None, max_length=100_000)
+    playlists_path: ObjectKey | None = None
+    max_posts: int = Field(default=50, ge=1, le=5000)
+    start_date: Day | None = None
+    end_date: Day | None = None
+
+
+class KeywordVideosExportParams(_ExportInput):
+    keywords: list[Keyword] | None = Field(default=None, max_length=1000)
+    keywords_path: ObjectKey | None = None
+    max_results: int = Field(default=50, ge=1, le=500)
+    start_date: Day | None = None
+    end_date: Day | None = None
+
+
+class VideoDetailsExportParams(_ExportInput):
+    video_ids: list[VideoId] | None = Field(default=None, max_length=1_000_000)
+    videos_path: ObjectKey | None = None
+
+
 FAMILIES = (
     Family(
         name="youtube",
@@ -68,11 +118,25 @@ FAMILIES = (
         job_name="youtube_batch_job",
         sensor_name="youtube_batch_sensor",
     ),
+    # Exports run for minutes: a family (sensor, job, runs) of their own, so they never hold
+    # up the profile and video refreshes.
+    Family(
+        name="youtube_exports",
+        platform="YOUTUBE",
+        job_name="youtube_exports_job",
+        sensor_name="youtube_exports_sensor",
+    ),
 )
 
 
-def _flow(name: str, fetch_type: str, params: type[FlowParams], description: str) -> Flow:
-    return Flow(name, "YOUTUBE", "youtube", fetch_type, params, description)
+def _flow(
+    name: str, fetch_type: str, params: type[FlowParams], description: str, family: str = "youtube"
+) -> Flow:
+    return Flow(name, "YOUTUBE", family, fetch_type, params, description)
+
+
+def _export(name: str, fetch_type: str, params: type[FlowParams], description: str) -> Flow:
+    return _flow(name, fetch_type, params, description + " CSV + Parquet.", "youtube_exports")
 
 
 FLOWS = (
@@ -106,4 +170,24 @@ FLOWS = (
         SearchParams,
         "Videos found by each keyword, published within the dates, with full details.",
     ),
+    _export("fetch_channels_csv", "channel", ChannelsExportParams, "Channels by id."),
+    _export(
+        "fetch_channel_videos_csv",
+        "channel_video_ids",
+        ChannelVideosExportParams,
+        "Each channel's latest uploads (max_posts), within the dates.",
+    ),
+    _export(
+        "fetch_playlist_videos_csv",
+        "channel_video_ids",
+        PlaylistVideosExportParams,
+        "Each uploads playlist's videos (max_posts), within the dates.",
+    ),
+    _export(
+        "fetch_keyword_videos_csv",
+        "search",
+        KeywordVideosExportParams,
+        "Videos each keyword finds (max_results), within the dates.",
+    ),
+    _export("fetch_video_details_csv", "videos", VideoDetailsExportParams, "Videos by id."),
 )

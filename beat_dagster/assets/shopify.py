@@ -23,5 +23,7 @@ shopify_batch, shopify_batch_job = build_batch_assets(
             kinds={"sql"},
         ),
     },
-    lambda resource, session, credentials, hook: resource.shopify(session, credentials, hook),
+    lambda resource, session, credentials, hook, _objects: resource.shopify(
+        session, credentials, hook
+    ),
 )
