@@ -40,6 +40,9 @@ from providers.youtube.model import YouTubeChannel, YouTubeVideo
 EXPORTS = "exports"
 #: Ids a provider call takes at most (channels.list and videos.list: 50).
 CHUNK = 50
+#: Rows buffered before a record batch (and a Parquet row group) is written: what bounds
+#: an export's memory, whatever its size.
+BATCH_ROWS = 5_000
 #: An input CSV is read this many rows at a time.
 READ_CHUNK = 10_000
 
@@ -123,6 +126,7 @@ class ExportFiles:
     def __init__(self, schema: pa.Schema) -> None:
         self.schema = schema
         self.rows = 0
+        self._pending: list[dict[str, Any]] = []
         self._dir = Path(tempfile.mkdtemp(prefix="beat-export-"))
         self.csv_path = self._dir / "export.csv"
         self.parquet_path = self._dir / "export.parquet"
@@ -130,14 +134,21 @@ class ExportFiles:
         self._parquet = pq.ParquetWriter(str(self.parquet_path), schema, compression="zstd")
 
     def write(self, records: Sequence[dict[str, Any]]) -> None:
-        if not records:
-            return
-        batch = pa.RecordBatch.from_pylist(list(records), schema=self.schema)
-        self._csv.write_batch(batch)
-        self._parquet.write_batch(batch)
+        self._pending += records
         self.rows += len(records)
+        if len(self._pending) >= BATCH_ROWS:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self._pending:
+            return
+        batch = pa.RecordBatch.from_pylist(self._pending, schema=self.schema)
+        self._csv.write_batch(batch)
+        self._parquet.write_batch(batch)  # one row group per batch
+        self._pending = []
 
     def close(self) -> None:
+        self._flush()
         self._csv.close()
         self._parquet.close()
 
