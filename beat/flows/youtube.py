@@ -40,6 +40,10 @@ class VideoIdsParams(FlowParams):
     topic: ShortText | None = None
 
 
+class PostIdParams(FlowParams):
+    post_id: VideoId
+
+
 class ChannelPostsParams(FlowParams):
     channel_id: ChannelId
     filter: DateRange | None = None
@@ -169,6 +173,12 @@ FLOWS = (
         "search",
         SearchParams,
         "Videos found by each keyword, published within the dates, with full details.",
+    ),
+    _flow(
+        "refresh_yt_post_type",
+        "post_type",
+        PostIdParams,
+        "A video, marked short or video by what youtube.com/shorts/{id} answers.",
     ),
     _export("fetch_channels_csv", "channel", ChannelsExportParams, "Channels by id."),
     _export(

@@ -21,6 +21,7 @@ from providers.http import RawResponse
 from providers.youtube.base import KIND_VIDEOS, uploads_playlist_for
 from providers.youtube.crawler import YouTubeCrawler, reparse_channels, reparse_videos
 from providers.youtube.model import YouTubeChannel, YouTubeVideo
+from providers.youtube.shorts import KIND_SHORTS_PAGE, YtShorts
 
 CHANNELS = "channels"
 VIDEOS = "videos"
@@ -42,6 +43,8 @@ class ObservedVideo:
     category: str | None = None
     topic: str | None = None
     keywords: tuple[str, ...] = ()
+    #: "short" or "video" as YouTube itself answered (refresh_yt_post_type); None: not asked.
+    post_type: str | None = None
 
 
 def observed_at(raws: Sequence[RawResponse]) -> datetime:
@@ -86,6 +89,13 @@ def outcome_from(
             for v in videos
             if _within(v, start, end)
         )
+        return FlowOutcome(provider, {VIDEOS: rows}, raws)
+    if flow == "refresh_yt_post_type":
+        shorts = [r for r in raws if r.kind == KIND_SHORTS_PAGE]
+        is_short = YtShorts().parse_is_short(shorts[-1])
+        kind = "short" if is_short else "video"
+        details = reparse_videos([r for r in raws if r.kind == KIND_VIDEOS])
+        rows = tuple(ObservedVideo(v, seen, post_type=kind) for v in details)
         return FlowOutcome(provider, {VIDEOS: rows}, raws)
     videos = parsed if parsed is not None else reparse_videos(raws)
     if flow == "refresh_yt_posts":
@@ -159,7 +169,16 @@ async def refresh_yt_posts_by_search(
     return outcome_from("refresh_yt_posts_by_search", params, provider, tuple(raws))
 
 
+async def refresh_yt_post_type(crawler: YouTubeCrawler, params: dict[str, Any]) -> FlowOutcome:
+    """The video's details, and whether YouTube serves it as a Short (its own answer)."""
+    details = await crawler.videos([params["post_id"]])
+    short = await crawler.is_short(params["post_id"])
+    raws = (*details.raw, *short.raw)
+    return outcome_from("refresh_yt_post_type", params, details.provider, raws)
+
+
 HANDLERS: dict[str, FlowHandler] = {
+    "refresh_yt_post_type": refresh_yt_post_type,
     "refresh_yt_profiles": refresh_yt_profiles,
     "refresh_yt_posts": refresh_yt_posts,
     "refresh_yt_posts_by_channel_id": refresh_yt_posts_by_channel_id,

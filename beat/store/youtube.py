@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from psycopg.types.json import Jsonb
-from sqlalchemy import Connection, Table, func
+from sqlalchemy import Connection, Table, and_, case, func
 
 from beat.store.db import dialect_insert
 from beat.store.history import record_posts, record_profiles
@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from beat.pipeline.youtube import ObservedChannel, ObservedVideo
 
 PLATFORM = "YOUTUBE"
+#: post_type_source of a type YouTube itself told (refresh_yt_post_type).
+SHORTS_URL = "shorts_url"
 
 
 def event_time(moment: datetime) -> str:
@@ -52,6 +54,11 @@ def upsert_newer(
     keep = set(key) | {"id", "created_at"}
     columns = [c.name for c in table.columns if c.name in rows[0] and c.name not in keep]
     updates = {name: func.coalesce(stmt.excluded[name], table.c[name]) for name in columns}
+    if "post_type_source" in columns:
+        told = and_(
+            stmt.excluded.post_type_source.is_(None), table.c.post_type_source == SHORTS_URL
+        )
+        updates["post_type"] = case((told, table.c.post_type), else_=updates["post_type"])
     conn.execute(
         stmt.on_conflict_do_update(
             index_elements=list(key),
@@ -65,14 +72,23 @@ def upsert_newer(
 def upsert_newer_sql(table: str, key: Sequence[str], columns: Sequence[str]) -> str:
     """The PostgreSQL form of `upsert_newer` as driver SQL (psycopg placeholders)."""
     keep = {*key, "created_at"}
-    updates = ", ".join(
-        f"{c} = COALESCE(EXCLUDED.{c}, {table}.{c})" for c in columns if c not in keep
-    )
+    updates = ", ".join(f"{c} = {_pg_update(table, c, columns)}" for c in columns if c not in keep)
     return (
         f"INSERT INTO {table} ({', '.join(columns)}) "
         f"VALUES ({', '.join(f'%({c})s' for c in columns)}) "
         f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates} "
         f"WHERE EXCLUDED.observed_at >= {table}.observed_at"
+    )
+
+
+def _pg_update(table: str, column: str, columns: Sequence[str]) -> str:
+    keep_null = f"COALESCE(EXCLUDED.{column}, {table}.{column})"
+    if column != "post_type" or "post_type_source" not in columns:
+        return keep_null
+    # What YouTube itself said (a Short or not) outlives any later duration guess.
+    return (
+        f"CASE WHEN EXCLUDED.post_type_source IS NULL AND {table}.post_type_source = "
+        f"'{SHORTS_URL}' THEN {table}.post_type ELSE {keep_null} END"
     )
 
 
@@ -119,8 +135,9 @@ def video_row(item: ObservedVideo, provider: str, now: datetime) -> dict[str, An
         "title": v.title,
         "description": v.description,
         "published_at": v.published_at,
-        "post_type": v.post_type,
-        "post_type_source": "duration",
+        "post_type": item.post_type or v.post_type,
+        # None lets a duration guess never overwrite what YouTube itself said.
+        "post_type_source": SHORTS_URL if item.post_type else None,
         "duration": v.duration_seconds,
         "views": v.view_count,
         "likes": v.like_count,
@@ -142,7 +159,8 @@ def video_row(item: ObservedVideo, provider: str, now: datetime) -> dict[str, An
 
 
 def _video_dimensions(item: ObservedVideo) -> dict[str, Any]:
-    extra = {"playlist_id": item.playlist_id, "category": item.category, "topic": item.topic}
+    extra = {"playlist_id": item.playlist_id, "category": item.category, "topic": item.topic,
+             "post_type": item.post_type}  # fmt: skip
     if item.keywords:
         extra["keywords"] = str(list(item.keywords))  # a stringified list, as the original
     return {**flatten(item.video.dimensions()), **{k: v for k, v in extra.items() if v}}
@@ -208,7 +226,7 @@ def video_observation(item: ObservedVideo, provider: str) -> dict[str, Any]:
         "post_id": v.video_id,
         "profile_id": v.channel_id,
         "handle": None,
-        "post_type": v.post_type,
+        "post_type": item.post_type or v.post_type,
         "publish_time": v.published_at,
         "observed_at": item.observed_at,
         "provider": provider,

@@ -48,6 +48,7 @@ from providers.youtube.base import (
     normalize_video_id,
 )
 from providers.youtube.model import SearchResult, YouTubeChannel, YouTubeVideo
+from providers.youtube.shorts import CAP_POST_TYPE, KIND_SHORTS_PAGE, YtShorts
 from providers.youtube.ytapi import ACCESS_TOKEN_FIELD, YtApi
 
 __all__ = [
@@ -69,6 +70,8 @@ DEFAULT_CHAINS: dict[str, list[ChainEntry]] = {
     "channel_video_ids": ["ytapitoken", "ytapi", "yt-v31", "youtube138"],
     "videos": ["ytapitoken", "ytapi", "yt-v31", "youtube138"],
     "search": ["ytapitoken", "yt-search"],
+    # Only YouTube itself can say whether a video is a Short.
+    "post_type": ["yt-shorts"],
 }
 
 FETCH_TYPES: dict[str, frozenset[str]] = {
@@ -76,6 +79,7 @@ FETCH_TYPES: dict[str, frozenset[str]] = {
     "channel_video_ids": frozenset({CAP_VIDEO_IDS}),
     "videos": frozenset({CAP_VIDEOS}),
     "search": frozenset({CAP_SEARCH}),
+    "post_type": frozenset({CAP_POST_TYPE}),
 }
 
 #: A listing never reads more pages than this (a provider looping on its cursor stops here).
@@ -275,6 +279,22 @@ class YouTubeCrawler(Crawler):
             return results[:max_results], raws
 
         return await self._fallback("search", attempt)
+
+    async def is_short(self, video_id: str) -> Fetched[bool]:
+        """Whether YouTube serves ``video_id`` in its Shorts player (not a duration guess)."""
+        clean = normalize_video_id(video_id)
+
+        async def attempt(
+            provider: YouTubeProvider, cred: Credential, base_url: str
+        ) -> tuple[bool, list[RawResponse]]:
+            if not isinstance(provider, YtShorts):
+                raise TypeError(f"{provider.name} cannot tell Shorts apart")
+            raw = await self._call(
+                provider, cred, base_url, KIND_SHORTS_PAGE, provider.shorts_request, clean
+            )
+            return provider.parse_is_short(raw), [raw]
+
+        return await self._fallback("post_type", attempt)
 
     # -- the two phases of channel_videos -------------------------------------------------------
 

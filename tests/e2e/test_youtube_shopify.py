@@ -22,7 +22,7 @@ from beat.store.outbox import Outbox
 from beat_dagster.definitions import build_definitions
 from beat_dagster.driver import QUIET_RUN_CONFIG, drive_until_drained
 from beat_dagster.partitions import today_partition_key
-from sandbox.youtube import CATALOGUE, channel_facts, channel_id_for
+from sandbox.youtube import CATALOGUE, channel_facts, channel_id_for, video_facts
 from tests.e2e.conftest import Stack
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -163,3 +163,24 @@ def test_shopify_orders_and_products_without_personal_data(stack: Stack) -> None
     )
     for marker in PII:
         assert marker not in stored and marker not in decoded, marker
+
+
+def test_post_type_youtube_told_survives_later_duration_guesses(stack: Stack) -> None:
+    """A Short longer than 60 s: refresh_yt_post_type asks youtube.com; a later refresh that
+    only has the duration (which says "video") must not undo it."""
+    long_short = next(
+        v for f in KNOWN for v in (video_facts(f, i) for i in range(f.video_count))
+        if v.short and v.duration > 60
+    )  # fmt: skip
+    stack.submit("refresh_yt_post_type", [{"post_id": long_short.video_id}])
+    drive(stack, "youtube")
+    stack.submit("refresh_yt_posts", [{"post_ids": [long_short.video_id]}])
+    drive(stack, "youtube")
+    assert stack.statuses() == {"COMPLETE": 2}
+    with stack.engine.connect() as conn:
+        row = conn.execute(
+            select(youtube_post.c.post_type, youtube_post.c.post_type_source).where(
+                youtube_post.c.shortcode == long_short.video_id
+            )
+        ).one()
+    assert tuple(row) == ("short", "shorts_url")

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[3]
 ROWS = 100_000
 SMALL = 10_000
 #: Allocator noise between two runs of the same code.
-SLACK_MB = 25
+SLACK_MB = 40
 #: What the export may add to the process's peak: a chunk of rows, pyarrow's writer buffers
 #: (one Parquet row group) and the input CSV's ids; not the export.
 GROWTH_BOUND_MB = 160

@@ -23,7 +23,8 @@ BUSY = next(f.channel_id for f in KNOWN if f.video_count >= 30)
 
 def only(name: str) -> dict[str, list[Any]]:
     chain = [name]
-    return {"channel": chain, "channel_video_ids": chain, "videos": chain, "search": ["ytapitoken"]}
+    return {"channel": chain, "channel_video_ids": chain, "videos": chain,
+            "search": ["ytapitoken"], "post_type": ["yt-shorts"]}  # fmt: skip
 
 
 def crawler(yt: YouTubeSandbox, session: aiohttp.ClientSession, name: str) -> YouTubeCrawler:
@@ -78,3 +79,33 @@ async def test_search_and_posts_by_id_reparse(
     assert [v.video.video_id for v in again.of(VIDEOS)] == by_id["post_ids"]
     assert all(v.topic == "cooking" for v in again.of(VIDEOS))
     assert reparsed("refresh_yt_posts", by_id, again) == again
+
+
+def _videos_where(test: Any) -> Any:
+    for facts in KNOWN:
+        for index in range(facts.video_count):
+            video = world_data.video_facts(facts, index)
+            if test(video):
+                return video
+    raise AssertionError("no such video in the sandbox")
+
+
+@pytest.mark.parametrize(
+    ("pick", "expected"),
+    [
+        (lambda v: v.short and v.duration > 60, "short"),  # a long Short: duration would say video
+        (lambda v: not v.short and v.duration <= 60, "video"),  # a brief landscape video
+    ],
+    ids=["long-short", "brief-video"],
+)
+async def test_post_type_is_what_youtube_answers(
+    yt: YouTubeSandbox, session: aiohttp.ClientSession, pick: Any, expected: str
+) -> None:
+    video = _videos_where(pick)
+    params = {"post_id": video.video_id}
+    outcome = await PIPELINE.handlers["refresh_yt_post_type"](
+        crawler(yt, session, "ytapitoken"), params
+    )
+    (row,) = outcome.of(VIDEOS)
+    assert row.post_type == expected and row.video.post_type != expected
+    assert reparsed("refresh_yt_post_type", params, outcome) == outcome
