@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
+from beat.events.formats import event_time
 from beat.store.instagram import data_event
 from beat.store.models_shopify import shopify_order, shopify_product
 from beat.store.outbox import OutboxEvent, write_events
-from beat.store.youtube import event_time, newest_per_key, upsert_newer
+from beat.store.youtube import newest_per_key, upsert_newer
 from providers.model import flatten
 
 if TYPE_CHECKING:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from psycopg.types.json import Jsonb
 from sqlalchemy import Connection, Table, and_, case, func
 
+from beat.events.formats import event_time
 from beat.store.db import dialect_insert
 from beat.store.history import record_posts, record_profiles
 from beat.store.instagram import data_event
@@ -27,14 +28,6 @@ if TYPE_CHECKING:
 PLATFORM = "YOUTUBE"
 #: post_type_source of a type YouTube itself told (refresh_yt_post_type).
 SHORTS_URL = "shorts_url"
-
-
-def event_time(moment: datetime) -> str:
-    """The original's event timestamp format: `YYYY-MM-DD HH:MM:SS` in UTC.
-
-    (A shared helper is coming in beat/events/formats.py; this one is local until it lands.)
-    """
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def upsert_newer(
