@@ -81,12 +81,12 @@ def outcome_from(
         return FlowOutcome(provider, {CHANNELS: channels}, raws)
     if flow == "refresh_yt_posts_by_search":
         # Only the details answers make rows: search hits lack statistics.
-        videos = reparse_videos([r for r in raws if r.kind == KIND_VIDEOS])
+        hits = reparse_videos([r for r in raws if r.kind == KIND_VIDEOS])
         start, end = params.get("start_date"), params.get("end_date")
         keywords = tuple(params["keywords"])
         rows = tuple(
             ObservedVideo(v, seen, category=params.get("categorization"), keywords=keywords)
-            for v in videos
+            for v in hits
             if _within(v, start, end)
         )
         return FlowOutcome(provider, {VIDEOS: rows}, raws)
@@ -97,10 +97,15 @@ def outcome_from(
         details = reparse_videos([r for r in raws if r.kind == KIND_VIDEOS])
         rows = tuple(ObservedVideo(v, seen, post_type=kind) for v in details)
         return FlowOutcome(provider, {VIDEOS: rows}, raws)
-    videos = parsed if parsed is not None else reparse_videos(raws)
+    videos: Sequence[YouTubeVideo] = parsed if parsed is not None else reparse_videos(raws)
     if flow == "refresh_yt_posts":
-        extra = {k: params.get(k) for k in ("playlist_id", "category", "topic")}
-        rows = tuple(ObservedVideo(v, seen, **extra) for v in videos)
+        rows = tuple(
+            ObservedVideo(
+                v, seen, playlist_id=params.get("playlist_id"), category=params.get("category"),
+                topic=params.get("topic"),
+            )
+            for v in videos
+        )  # fmt: skip
     elif flow == "refresh_yt_posts_by_channel_id":
         dates = params.get("filter") or {}
         start, end = dates.get("start_date"), dates.get("end_date")

@@ -46,7 +46,9 @@ def upsert_newer(
     stmt = dialect_insert(conn, table)
     keep = set(key) | {"id", "created_at"}
     columns = [c.name for c in table.columns if c.name in rows[0] and c.name not in keep]
-    updates = {name: func.coalesce(stmt.excluded[name], table.c[name]) for name in columns}
+    updates: dict[str, Any] = {
+        name: func.coalesce(stmt.excluded[name], table.c[name]) for name in columns
+    }
     if "post_type_source" in columns:
         told = and_(
             stmt.excluded.post_type_source.is_(None), table.c.post_type_source == SHORTS_URL
