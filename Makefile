@@ -35,6 +35,9 @@ bench: $(STAMP) services
 	$(BIN)/python bench/media_bench.py
 	$(BIN)/python bench/analytics_bench.py
 	$(BIN)/python bench/read_api_bench.py
+	$(BIN)/python bench/youtube_bench.py
+	$(BIN)/python bench/shopify_bench.py
+	$(BIN)/python bench/export_bench.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy

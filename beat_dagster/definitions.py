@@ -15,6 +15,13 @@ from beat_dagster.assets.providers import (
     provider_health_job,
     provider_health_schedule,
 )
+from beat_dagster.assets.shopify import shopify_batch, shopify_batch_job
+from beat_dagster.assets.youtube import (
+    youtube_batch,
+    youtube_batch_job,
+    youtube_exports,
+    youtube_exports_job,
+)
 from beat_dagster.io_managers import ParquetPartitionIOManager
 from beat_dagster.jobs.requests import scrape_requests_job
 from beat_dagster.resources import (
@@ -32,6 +39,9 @@ from beat_dagster.sensors.outbox import outbox_relay_sensor
 BATCH_FAMILIES = {
     "instagram": (instagram_batch, instagram_batch_job),
     "media": (media, media_batch_job),
+    "youtube": (youtube_batch, youtube_batch_job),
+    "youtube_exports": (youtube_exports, youtube_exports_job),
+    "shopify": (shopify_batch, shopify_batch_job),
 }
 
 

@@ -293,4 +293,9 @@ beat_control = Table(
 )
 
 # Tables of other concerns, declared in modules of their own on the same metadata.
-from beat.store import models_history  # noqa: E402, F401
+# YouTube and Shopify tables (helper "youtube").
+from beat.store import (  # noqa: E402, F401
+    models_history,
+    models_shopify,
+    models_youtube,
+)

@@ -33,7 +33,7 @@ GROUP = "analytics"
 IO_MANAGER_KEY = "analytics_io_manager"
 
 #: The ingestion assets whose history analytics reads: add a platform's assets here.
-INGESTION_DEPS = ["instagram_profiles", "instagram_posts"]
+INGESTION_DEPS = ["instagram_profiles", "instagram_posts", "youtube_channels", "youtube_videos"]
 
 #: Today's and yesterday's partitions (the lookback counts back from the end of today's).
 _RECENT = dg.AutomationCondition.in_latest_time_window(timedelta(days=2))

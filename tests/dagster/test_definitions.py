@@ -28,10 +28,18 @@ def test_code_location_loads_with_expected_keys(tmp_path: Path, monkeypatch) -> 
         "media",
         "post_performance",
         "provider_health",
+        "shopify_orders",
+        "shopify_products",
+        "youtube_channels",
+        "youtube_exports",
+        "youtube_videos",
     ]
     assert {s.name for s in repo.sensor_defs} == {
         "instagram_batch_sensor",
         "media_batch_sensor",
+        "youtube_batch_sensor",
+        "youtube_exports_sensor",
+        "shopify_batch_sensor",
         "release_failed_batches_sensor",
         "outbox_relay_sensor",
         "analytics_automation_sensor",
@@ -48,7 +56,10 @@ def test_code_location_loads_with_expected_keys(tmp_path: Path, monkeypatch) -> 
     for key in analytics:
         node = graph.get(key)
         assert node.automation_condition is not None and node.partitions_def is not None
-    ingestion = {dg.AssetKey("instagram_profiles"), dg.AssetKey("instagram_posts")}
+    ingestion = {
+        dg.AssetKey(k)
+        for k in ("instagram_profiles", "instagram_posts", "youtube_channels", "youtube_videos")
+    }
     assert ingestion <= graph.get(dg.AssetKey("creator_snapshot")).parent_keys
 
 
