@@ -242,3 +242,40 @@ def test_io_manager_writes_and_loads_partitions_on_s3(
                        "analytics_io_manager": ParquetPartitionIOManager.on(objects)},
         ).load_asset_value("creator_snapshot", partition_key=today, instance=instance)  # fmt: skip
     assert sorted(loaded["handle"]) == sorted(HANDLES[:3])
+
+
+def test_youtube_channels_and_videos_reach_the_analytics(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Channels carry a country (Instagram gives none), so YouTube gets country boards."""
+    from sandbox.youtube import CATALOGUE, channel_facts, channel_id_for
+
+    monkeypatch.setenv("BEAT_RELAY_AFTER_BATCH_SECONDS", "0")
+    known = [f for f in (channel_facts(h, 0) for h in CATALOGUE) if f is not None]
+    busy = [f.channel_id for f in known if f.video_count >= 20][:3]
+    stack.submit("refresh_yt_profiles", [{"channel_ids": [channel_id_for(h) for h in CATALOGUE]}])
+    stack.submit(
+        "refresh_yt_posts_by_channel_id", [{"channel_id": c, "max_posts": 10} for c in busy]
+    )
+    today = today_partition_key()
+    defs = build_definitions(load_settings())
+    with dg.DagsterInstance.get() as instance:
+        drive_until_drained(defs, instance, stack.queue, [FAMILIES["youtube"]])
+        result = materialize(defs, instance, today)
+    assert result.success
+    store = open_object_store(load_settings().object_store_url)
+    snapshot = read_partition_table(store, "creator_snapshot", today).to_pandas()
+    youtube = snapshot[snapshot["platform"] == "YOUTUBE"].set_index("profile_id")
+    assert sorted(youtube.index) == sorted(f.channel_id for f in known)
+    countries = {c: (v if isinstance(v, str) else None) for c, v in youtube["country"].items()}
+    assert countries == {f.channel_id: f.country for f in known}
+    for channel in busy:
+        row = youtube.loc[channel]
+        assert row["posts_observed"] == 10 == row["posts_video"] + row["posts_short"]
+    boards = read_partition_table(store, "leaderboards", today).to_pandas()
+    by_country = boards[(boards["platform"] == "YOUTUBE") & (boards["scope"] == "country")]
+    # only channels with videos observed today have an engagement rate to rank
+    ranked = {f.country for f in known if f.channel_id in busy and f.country}
+    assert ranked and set(by_country["scope_value"]) == ranked
+    performance = read_partition_table(store, "post_performance", today).to_pandas()
+    assert set(performance[performance["platform"] == "YOUTUBE"]["profile_id"]) == set(busy)
