@@ -27,12 +27,7 @@ from dagster._core.definitions.repository_definition.valid_definitions import (
 )
 from dagster._core.definitions.selector import InstigatorSelector
 from dagster._core.remote_origin import RemoteInstigatorOrigin, RemoteRepositoryOrigin
-from dagster._core.scheduler.instigation import (
-    InstigatorTick,
-    InstigatorType,
-    TickData,
-    TickStatus,
-)
+from dagster._core.scheduler.instigation import InstigatorType, TickData, TickStatus
 from dagster._core.storage.tags import RUN_KEY_TAG, SENSOR_NAME_TAG
 from dagster._core.workspace.load import location_origins_from_yaml_paths
 from dagster._utils.error import serializable_error_info_from_exc_info
@@ -97,9 +92,9 @@ class SensorIdentity:
 
 class SensorTicker:
     """Evaluates one sensor and records each evaluation as a tick in the instance, the way
-    the sensor daemon does (STARTED, then SUCCESS with the requested runs, SKIPPED with the
-    reason, or FAILURE with the error). Skipped ticks are recorded at most once per the
-    sensor's minimum interval, as the daemon would evaluate it."""
+    the sensor daemon does: SUCCESS with the runs it requested, SKIPPED with the reason, or
+    FAILURE with the error. Skipped ticks are recorded at most once per the sensor's minimum
+    interval (the driver polls faster than the daemon would evaluate it)."""
 
     def __init__(self, defs: dg.Definitions, instance: dg.DagsterInstance, name: str) -> None:
         self.defs = defs
@@ -108,17 +103,9 @@ class SensorTicker:
         self.identity = SensorIdentity.of(name)
         self._last_skip_recorded = 0.0
 
-    def evaluate(self) -> tuple[InstigatorTick, list[dg.RunRequest]]:
-        tick = self.instance.create_tick(
-            TickData(
-                instigator_origin_id=self.identity.origin_id,
-                instigator_name=self.identity.name,
-                instigator_type=InstigatorType.SENSOR,
-                status=TickStatus.STARTED,
-                timestamp=time.time(),
-                selector_id=self.identity.selector_id,
-            )
-        )
+    def evaluate(self) -> list[tuple[str, dg.RunRequest]]:
+        """The (run id, request) pairs of one evaluation, already recorded on its tick."""
+        started = time.time()
         context = dg.build_sensor_context(
             instance=self.instance, definitions=self.defs, resources=self.defs.resources
         )
@@ -126,27 +113,36 @@ class SensorTicker:
             result = self.sensor(context)
         except Exception:
             error = serializable_error_info_from_exc_info(sys.exc_info())
-            self.instance.update_tick(tick.with_status(TickStatus.FAILURE, error=error))
+            self._record(started, TickStatus.FAILURE, error=error)
             raise
-        requests = list(getattr(result, "run_requests", None) or [])
-        if not requests:
-            self._skip(tick, getattr(result, "skip_message", None) or str(result or ""))
-        return tick, requests
+        runs = [(str(uuid.uuid4()), r) for r in getattr(result, "run_requests", None) or []]
+        if runs:
+            self._record(
+                started,
+                TickStatus.SUCCESS,
+                run_ids=[run_id for run_id, _ in runs],
+                run_keys=[r.run_key for _, r in runs if r.run_key],
+                cursor=getattr(result, "cursor", None),
+            )
+        elif started - self._last_skip_recorded >= self.sensor.minimum_interval_seconds:
+            self._last_skip_recorded = started
+            reason = getattr(result, "skip_message", None) or str(result or "")
+            self._record(started, TickStatus.SKIPPED, skip_reason=reason)
+        return runs
 
-    def _skip(self, tick: InstigatorTick, reason: str) -> None:
-        now = time.time()
-        if now - self._last_skip_recorded < self.sensor.minimum_interval_seconds:
-            self.instance.delete_ticks([tick.tick_id])  # evaluated sooner than the daemon would
-            return
-        self._last_skip_recorded = now
-        self.instance.update_tick(tick.with_status(TickStatus.SKIPPED).with_reason(reason))
-
-    def requested(self, tick: InstigatorTick, runs: Sequence[tuple[str, dg.RunRequest]]) -> None:
-        """Mark the tick a success that requested these (run id, request) pairs."""
-        for run_id, request in runs:
-            tick = tick.with_run_info(run_id, request.run_key)
-        cursor = runs[-1][1].run_key if runs else None
-        self.instance.update_tick(tick.with_status(TickStatus.SUCCESS).with_cursor(cursor))
+    def _record(self, started: float, status: TickStatus, **data: Any) -> None:
+        self.instance.create_tick(
+            TickData(
+                instigator_origin_id=self.identity.origin_id,
+                instigator_name=self.identity.name,
+                instigator_type=InstigatorType.SENSOR,
+                status=status,
+                timestamp=started,
+                selector_id=self.identity.selector_id,
+                end_timestamp=time.time(),
+                **data,
+            )
+        )
 
     def run_tags(self, request: dg.RunRequest) -> dict[str, str]:
         tags = {**request.tags, SENSOR_NAME_TAG: self.identity.name}
@@ -183,14 +179,11 @@ def drive_until_drained(
         for family, ticker in zip(families, tickers, strict=True):
             report.ticks += 1
             try:
-                tick_, requests = ticker.evaluate()
+                runs = ticker.evaluate()
             except Exception:
                 report.failed_ticks += 1
                 log.exception("tick of %s failed; trying again", family.sensor_name)
                 continue
-            runs = [(str(uuid.uuid4()), request) for request in requests]
-            if runs:
-                ticker.requested(tick_, runs)
             job = defs.resolve_job_def(family.job_name)
             for run_id, request in runs:
                 outcome = _execute(job, instance, queue, run_id, request, ticker.run_tags(request))
