@@ -76,13 +76,28 @@ def ui_env(home: Path, sandbox_url: str) -> dict[str, str]:
     return env
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _stop(process: subprocess.Popen[bytes], grace_seconds: float = 20.0) -> int:
+    """Ask `dagster dev` to shut down its webserver, daemon and code server; kill it if it
+    does not within the grace period."""
+    process.send_signal(signal.SIGINT)
+    try:
+        return process.wait(timeout=grace_seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        return process.wait()
+
+
 def main() -> int:
     home = Path(os.environ.get("BEAT_HOME", ROOT / ".beat")).absolute()
     (home / "dagster").mkdir(parents=True, exist_ok=True)
     port = free_port()
     sandbox_url = f"http://127.0.0.1:{port}"
     sandbox = subprocess.Popen(
-        [sys.executable, "-m", "sandbox.app", "--port", str(port), "--cdn"],
+        [sys.executable, "-m", "sandbox", "--port", str(port), "--cdn"],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
     )
@@ -92,11 +107,11 @@ def main() -> int:
         print(f"beat ui: providers: the sandbox at {sandbox_url}; home {env['BEAT_HOME']}")
         dagster = str(Path(sys.executable).parent / "dagster")
         ui = subprocess.Popen([dagster, "dev", "-w", "workspace.yaml"], cwd=ROOT, env=env)
+        signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops it as Ctrl-C does
         try:
             return ui.wait()
         except KeyboardInterrupt:
-            ui.send_signal(signal.SIGINT)
-            return ui.wait()
+            return _stop(ui)
     finally:
         sandbox.terminate()
         sandbox.wait(timeout=10)
