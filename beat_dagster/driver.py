@@ -124,7 +124,7 @@ class SensorTicker:
                 run_keys=[r.run_key for _, r in runs if r.run_key],
                 cursor=getattr(result, "cursor", None),
             )
-        elif started - self._last_skip_recorded >= self.sensor.minimum_interval_seconds:
+        elif started - self._last_skip_recorded >= (self.sensor.minimum_interval_seconds or 30):
             self._last_skip_recorded = started
             reason = getattr(result, "skip_message", None) or str(result or "")
             self._record(started, TickStatus.SKIPPED, skip_reason=reason)
