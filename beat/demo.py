@@ -201,7 +201,13 @@ def status_line(engine: Any, source: str, since: Any) -> str:
 
 
 def print_summary(
-    engine: Any, source: str, since: Any, runs: int, seconds: float, rows: Counter[str]
+    engine: Any,
+    source: str,
+    since: Any,
+    runs: int,
+    failed_runs: int,
+    seconds: float,
+    rows: Counter[str],
 ) -> None:
     """What this invocation did (its requests, the rows its runs wrote, the media they
     queued); table sizes, which include earlier demos, are labelled all-time."""
@@ -240,7 +246,7 @@ def print_summary(
     complete = by_status.get("COMPLETE", 0)
     print("\nsummary of this run of the demo")
     print(f"  requests submitted  {sum(by_flow.values())}  {by_flow}")
-    print(f"  batch runs          {runs}")
+    print(f"  batch runs          {runs} ({failed_runs} failed, their requests handed back)")
     print(f"  complete / failed   {complete} / {by_status.get('FAILED', 0)}")
     print(f"  rows written        {dict(rows)}")
     print(f"  provider mix        {providers}")
@@ -320,7 +326,7 @@ def run_demo(requests: int = 300, fault_rate: float = 0.1) -> int:
                 flush=True,
             )
 
-        runs, seconds = 0, 0.0
+        runs, failed_runs, seconds = 0, 0, 0.0
         with dg.DagsterInstance.get() as instance:
             for title, batch in demo_phases(engine, requests, source):
                 submitted = batch()
@@ -330,8 +336,9 @@ def run_demo(requests: int = 300, fault_rate: float = 0.1) -> int:
                     defs, instance, queue, list(FAMILIES.values()), on_run=progress
                 )
                 runs, seconds = runs + report.runs, seconds + report.seconds
+                failed_runs += report.failed_runs
             health = show_provider_health(defs, instance)
-        print_summary(engine, source, since, runs, seconds, rows)
+        print_summary(engine, source, since, runs, failed_runs, seconds, rows)
         print(f"  credentials         {health}  (asset provider_health in the UI)")
         print("\nSee the runs and materializations: make ui  (then open http://127.0.0.1:3000)")
     finally:

@@ -44,6 +44,7 @@ QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}
 
 #: The workspace `make ui` loads: ticks are recorded under its code location's sensors.
 WORKSPACE_YAML = Path(__file__).resolve().parents[1] / "workspace.yaml"
+LOCATION_NAME = "beat"  # workspace.yaml's location_name
 
 
 @dataclass
@@ -80,9 +81,14 @@ class SensorIdentity:
 
     @classmethod
     def of(cls, sensor_name: str, workspace: Path = WORKSPACE_YAML) -> SensorIdentity:
-        (location,) = location_origins_from_yaml_paths([str(workspace)])
-        repository = RemoteRepositoryOrigin(location, SINGLETON_REPOSITORY_NAME)
         repository_name = SINGLETON_REPOSITORY_NAME
+        if not workspace.exists():  # an installed package: the location name is all we know
+            selector = InstigatorSelector(
+                location_name=LOCATION_NAME, repository_name=repository_name, name=sensor_name
+            )
+            return cls(sensor_name, selector.get_id(), selector.get_id())
+        (location,) = location_origins_from_yaml_paths([str(workspace)])
+        repository = RemoteRepositoryOrigin(location, repository_name)
         selector = InstigatorSelector(
             location_name=location.location_name, repository_name=repository_name, name=sensor_name
         )
