@@ -1,11 +1,13 @@
 import os
 from collections import defaultdict
 from pathlib import Path
+from typing import Literal
 
 import dagster as dg
+from pydantic import Field
 from sqlalchemy import Engine
 
-from beat.events.publisher import KombuPublisher
+from beat.events.publisher import PUBLISH_TIMEOUT_SECONDS, KombuPublisher
 from beat.events.relay import OutboxRelay, RelayReport
 
 #: Newest messages kept per queue by the embedded transport (no consumer reads them).
@@ -23,13 +25,28 @@ class BrokerResource(dg.ConfigurableResource):
     local_folder: str
     relay_after_batch_seconds: float = 30.0
     local_keep_per_queue: int = LOCAL_KEEP_PER_QUEUE
+    #: The broker's names for the outbox's exchanges, e.g. {"beat.dx": "staging.beat.dx"}.
+    exchange_names: dict[str, str] = Field(default_factory=dict)
+    #: "declare" (direct, durable, as the original) or "passive" (must exist already).
+    exchange_declare: Literal["declare", "passive"] = "declare"
+    #: Longest wait for the broker to confirm one message; a blocked broker ends the pass.
+    publish_timeout_seconds: float = PUBLISH_TIMEOUT_SECONDS
 
     def relay(self, engine: Engine, *, max_seconds: float = 10.0) -> RelayReport:
-        with KombuPublisher(self.url, local_folder=Path(self.local_folder)) as publisher:
+        with self.publisher() as publisher:
             report = OutboxRelay(engine, publisher).relay(max_seconds=max_seconds)
         if self.url.startswith("filesystem://"):
             prune_local_queues(Path(self.local_folder), self.local_keep_per_queue)
         return report
+
+    def publisher(self) -> KombuPublisher:
+        return KombuPublisher(
+            self.url,
+            local_folder=Path(self.local_folder),
+            exchanges=self.exchange_names,
+            declare=self.exchange_declare,
+            publish_timeout=self.publish_timeout_seconds,
+        )
 
 
 def prune_local_queues(folder: Path, keep: int) -> int:
