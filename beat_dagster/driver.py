@@ -237,8 +237,9 @@ def _execute(
     batch_id = tags.get(BATCH_ID_TAG)
     if batch_id:
         try:
-            # Every row: a run that failed before adopting its batch holds none of them yet.
-            queue.release_batch(batch_id, reason="run failed")
+            # Rows the run adopted made an attempt; rows it never reached get theirs back.
+            queue.release_batch(batch_id, run_id, "run failed")
+            queue.release_batch(batch_id, reason="run failed before adopting", give_back=True)
         except Exception:  # the store may still be down: the leases lapse and the reaper acts
             log.warning("could not release batch %s now; its leases will lapse", batch_id)
     return outcome
