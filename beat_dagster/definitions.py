@@ -8,6 +8,7 @@ from beat.config import Settings, load_settings
 from beat.flows import FAMILIES
 from beat.limits import fetches_within, load_specs
 from beat_dagster.assets.analytics import ANALYTICS_ASSETS, analytics_automation_sensor
+from beat_dagster.assets.batches import REBUILD_JOBS
 from beat_dagster.assets.instagram import instagram_batch, instagram_batch_job
 from beat_dagster.assets.media import media, media_batch_job
 from beat_dagster.assets.providers import (
@@ -69,7 +70,13 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             provider_health,
             *ANALYTICS_ASSETS,
         ],
-        jobs=[*batch_jobs.values(), provider_health_job, scrape_requests_job],
+        # Batch jobs are launched by their sensors; rebuild jobs are what operators backfill.
+        jobs=[
+            *batch_jobs.values(),
+            *REBUILD_JOBS.values(),
+            provider_health_job,
+            scrape_requests_job,
+        ],
         schedules=[provider_health_schedule],
         # Materializations launched from the UI run in-process too (a process per step costs
         # 8-20 s here and buys nothing: the work is concurrent inside one asyncio loop).
