@@ -3,6 +3,7 @@ without observations, and an upstream partition that was never built."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -13,7 +14,8 @@ from beat_dagster.assets.analytics import ANALYTICS_ASSETS
 from beat_dagster.io_managers import ParquetPartitionIOManager
 from beat_dagster.resources import DatabaseResource, ObjectStoreResource
 
-DAY = "2026-11-02"
+# A past day inside the partitions' range (it starts a week back), with nothing observed.
+DAY = (datetime.now(UTC).date() - timedelta(days=3)).isoformat()
 
 
 def resources(tmp_path: Path) -> dict:
