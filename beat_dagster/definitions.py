@@ -7,7 +7,12 @@ import dagster as dg
 from beat.config import Settings, load_settings
 from beat.flows import FAMILIES
 from beat.limits import fetches_within, load_specs
-from beat_dagster.assets.instagram import instagram_batch, instagram_batch_job
+from beat_dagster.assets.instagram import (
+    instagram_activity_batch,
+    instagram_activity_batch_job,
+    instagram_batch,
+    instagram_batch_job,
+)
 from beat_dagster.assets.media import media, media_batch_job
 from beat_dagster.assets.providers import (
     provider_health,
@@ -28,6 +33,7 @@ from beat_dagster.sensors.outbox import outbox_relay_sensor
 #: Each family's batch assets and job, by family name (beat/flows/ declares the families).
 BATCH_FAMILIES = {
     "instagram": (instagram_batch, instagram_batch_job),
+    "instagram_activity": (instagram_activity_batch, instagram_activity_batch_job),
     "media": (media, media_batch_job),
 }
 
@@ -81,6 +87,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
                 base_urls=settings.provider_base_urls,
                 timeout_seconds=settings.provider_timeout_seconds,
                 concurrency=settings.concurrency,
+                graph_api_version=settings.graph_api_version,
             ),
             "rate_limiter": RateLimiterResource(
                 redis_url=settings.redis_url,

@@ -83,7 +83,8 @@ DEFAULT_CHAINS: dict[str, list[ChainEntry]] = {
 FETCH_TYPES: dict[str, frozenset[str]] = {
     "profile_by_handle": frozenset({FETCH_PROFILE, FETCH_POSTS}),
     "post_by_shortcode": frozenset({FETCH_POST}),
-    "followers": frozenset({FETCH_PROFILE, FETCH_FOLLOWERS}),
+    # The handle-based first page also fetches the profile: both followers providers do.
+    "followers": frozenset({FETCH_FOLLOWERS}),
 }
 
 
@@ -206,6 +207,21 @@ def reparse(
 _reparse = reparse
 
 
+def assemble_followers(
+    provider: InstagramProvider, raws: Sequence[RawResponse], max_followers: int
+) -> tuple[InstagramFollower, ...]:
+    """The followers of stored followers pages, in page order, duplicates dropped, capped."""
+    seen: set[str] = set()
+    kept: list[InstagramFollower] = []
+    for raw in raws:
+        page, _ = provider.parse_followers(raw)
+        for follower in page:
+            if follower.profile_id not in seen:
+                seen.add(follower.profile_id)
+                kept.append(follower)
+    return tuple(kept[: max(0, max_followers)])
+
+
 # --------------------------------------------------------------------------- the crawler
 
 
@@ -279,6 +295,35 @@ class InstagramCrawler(Crawler):
 
         if cursor is not None:
             return await self._on_provider(cursor.provider, "followers", attempt)
+        return await self._fallback("followers", attempt)
+
+    async def followers_by_id(
+        self, profile_id: str, max_followers: int
+    ) -> Fetched[tuple[InstagramFollower, ...]]:
+        """Up to ``max_followers`` followers of the account ``profile_id``, every page from the
+        provider that served the first (a later page's fault fails that provider, and the
+        listing starts again on the next one of the ``followers`` chain)."""
+        if not profile_id.isdigit():
+            raise BadInput(f"invalid Instagram profile id {profile_id[:40]!r}")
+        subject = InstagramProfile(profile_id=profile_id, handle="")
+
+        async def attempt(
+            provider: InstagramProvider, cred: Credential, base_url: str
+        ) -> tuple[tuple[InstagramFollower, ...], list[RawResponse]]:
+            raws: list[RawResponse] = []
+            token: str | None = None
+            seen: set[str | None] = set()
+            while True:
+                seen.add(token)
+                request = provider.followers_request(subject, token, cred, base_url)
+                raws.append(await self._execute(provider.name, KIND_FOLLOWERS_PAGE, request, cred))
+                _, token = provider.parse_followers(raws[-1])
+                found = assemble_followers(provider, raws, max_followers)
+                if token is None or token in seen or len(found) >= max_followers:
+                    return found, raws
+                if len(raws) >= MAX_PAGES:
+                    return found, raws
+
         return await self._fallback("followers", attempt)
 
     @staticmethod

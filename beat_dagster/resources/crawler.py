@@ -4,6 +4,8 @@ import dagster as dg
 from providers.crawler import DEFAULT_CHAINS, InstagramCrawler
 from providers.credentials import CredentialSource
 from providers.engine import BeforeRequest
+from providers.instagram import PROVIDERS
+from providers.instagram.graphapi import GRAPH_VERSION, GraphApi
 
 
 class CrawlerResource(dg.ConfigurableResource):
@@ -16,6 +18,9 @@ class CrawlerResource(dg.ConfigurableResource):
     chains: dict[str, list[str]] = {k: list(v) for k, v in DEFAULT_CHAINS.items()}
     timeout_seconds: float = 10.0
     concurrency: int = 64
+    #: The Graph API version business_discovery is called on ("v24.0"); Meta retires each
+    #: version about two years after release, so it is configuration, not code.
+    graph_api_version: str = GRAPH_VERSION
 
     def crawler(
         self,
@@ -29,5 +34,6 @@ class CrawlerResource(dg.ConfigurableResource):
             base_urls=self.base_urls,
             chains=self.chains,
             timeout_seconds=self.timeout_seconds,
+            providers={**PROVIDERS, "graphapi": GraphApi(version=self.graph_api_version)},
             before_request=before_request,
         )

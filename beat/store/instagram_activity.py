@@ -1,0 +1,98 @@
+"""Who follows whom (profile_relationship_log), with its events.
+
+A pair is one row however often it is seen: `first_observed_at` only moves back and
+`last_observed_at` only forward, and what the row says about the accounts comes from the
+newest observation. A rebuild (a backfill re-parsing stored raw responses) publishes no
+events, so a consumer never receives an old sighting as news.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, case
+
+from beat.store.db import dialect_insert
+from beat.store.instagram import data_event
+from beat.store.models_instagram import profile_relationship_log
+from beat.store.outbox import OutboxEvent, write_events
+from providers.model import ProfileRelationship, flatten
+
+PLATFORM = "INSTAGRAM"
+_PAIR = ("platform", "relationship_type", "source_profile_id", "target_profile_id")
+#: Columns that describe the pair as last seen: only a newer observation rewrites them.
+_DESCRIPTION = ("source_handle", "target_handle", "source_dimensions", "target_dimensions",
+                "provider")  # fmt: skip
+
+
+def event_time(moment: datetime) -> str:
+    """The original's event timestamp format, UTC. (Local until a shared events/formats
+    module lands; profile_event/post_event get theirs from the same rule.)"""
+    return moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def relationship_row(rel: ProfileRelationship, provider: str, seen: datetime) -> dict[str, Any]:
+    return {
+        "platform": PLATFORM,
+        "relationship_type": rel.relationship_type,
+        "source_profile_id": rel.source.profile_id,
+        "target_profile_id": rel.target.profile_id,
+        "source_handle": rel.source.handle or None,
+        "target_handle": rel.target.handle or None,
+        "source_dimensions": flatten(rel.source.dimensions()),
+        "target_dimensions": flatten(rel.target.dimensions()),
+        "provider": provider,
+        "first_observed_at": seen,
+        "last_observed_at": seen,
+    }
+
+
+def relationship_event(rel: ProfileRelationship, provider: str, seen: datetime) -> OutboxEvent:
+    return data_event(
+        "profile_relationship_log_events",
+        {
+            "source": provider,
+            "platform": PLATFORM,
+            "relationship_type": rel.relationship_type,
+            "source_profile_id": rel.source.profile_id,
+            "target_profile_id": rel.target.profile_id,
+            "source_dimensions": flatten(rel.source.dimensions()),
+            "target_dimensions": flatten(rel.target.dimensions()),
+            "event_timestamp": event_time(seen),
+        },
+    )
+
+
+def upsert_relationships(
+    conn: Connection,
+    relationships: Sequence[tuple[ProfileRelationship, str, datetime]],
+    *,
+    rebuild: bool = False,
+) -> None:
+    """Record (relationship, provider, observed_at) sightings and, unless rebuilding, one
+    event per sighting, in the caller's transaction."""
+    rows: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for rel, provider, seen in sorted(relationships, key=lambda item: item[2]):
+        row = relationship_row(rel, provider, seen)
+        rows[tuple(row[k] for k in _PAIR)] = row  # the newest sighting of a pair wins
+    if rows:
+        table = profile_relationship_log
+        stmt = dialect_insert(conn, table)
+        newer = stmt.excluded.last_observed_at >= table.c.last_observed_at
+        updates = {c: case((newer, stmt.excluded[c]), else_=table.c[c]) for c in _DESCRIPTION}
+        updates["last_observed_at"] = case(
+            (newer, stmt.excluded.last_observed_at), else_=table.c.last_observed_at
+        )
+        updates["first_observed_at"] = case(
+            (stmt.excluded.first_observed_at < table.c.first_observed_at,
+             stmt.excluded.first_observed_at),
+            else_=table.c.first_observed_at,
+        )  # fmt: skip
+        conn.execute(
+            stmt.on_conflict_do_update(index_elements=list(_PAIR), set_=updates),
+            list(rows.values()),
+        )
+    if not rebuild:
+        write_events(conn, [relationship_event(r, p, s) for r, p, s in relationships])
