@@ -358,6 +358,11 @@ class InstagramCrawler(Crawler):
         pages: list[Sequence[InstagramPost]] = [first_posts]
 
         def enough() -> bool:
+            seen = {post.shortcode for page in pages for post in page}
+            # Without a `next` link (Graph often sends only `cursors.after`), having seen
+            # media_count posts is what saves asking for a last, empty page.
+            if profile.media_count is not None and len(seen) >= profile.media_count:
+                return True
             if max_posts is None:
                 return False
             got = assemble_profile(profile, pages, max_posts=None, cutoff=cutoff)

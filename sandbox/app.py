@@ -3,7 +3,7 @@
 Every provider is mounted at ``/{name}`` (Graph at ``/graph``); the Graph and ArrayBobo routes
 live here, the others in their own modules (``PROVIDER_MODULES``). Graph and ArrayBobo:
 
-* ``GET /graph/v12.0/{user_id}?fields=business_discovery.username(h){...}&access_token=``
+* ``GET /graph/{version}/{user_id}?fields=business_discovery.username(h){...}&access_token=``
 * ``GET /arraybobo/ig/info_username/?user=h``
 * ``GET /arraybobo/ig/posts/?id_user=pk&end_cursor=c``
 * ``GET /arraybobo/ig/post_info/?shortcode=s``
@@ -63,7 +63,7 @@ _HTML_PAGE = (
     b" as we can.</p></body></html>"
 )
 _GRAPH_NEXT = (
-    "https://graph.facebook.com/v12.0/__USER_ID__?access_token=__ACCESS_TOKEN__"
+    "https://graph.facebook.com/v24.0/__USER_ID__?access_token=__ACCESS_TOKEN__"
     "&fields=business_discovery.username({handle})%7Bmedia.after({{after}}).limit({limit})"
     "%7Bid,caption,like_count,comments_count,media_type,media_url,permalink,timestamp%7D%7D"
 )
@@ -144,6 +144,17 @@ def _graph_throttled(user_id: str, regain_seconds: float) -> web.Response:
     )
 
 
+def _graph_unknown_node(user_id: str) -> web.Response:
+    return _graph_error(
+        400,
+        100,
+        f"Unsupported get request. Object with ID '{user_id}' does not exist, cannot be loaded "
+        "due to missing permissions, or does not support this operation. Please read the Graph "
+        "API documentation at https://developers.facebook.com/docs/graph-api",
+        subcode=33,
+    )
+
+
 def _graph_expired() -> web.Response:
     return _graph_error(
         400,
@@ -208,7 +219,10 @@ def _graph_body(state: SandboxState, handle: str, fields: str) -> bytes | web.Re
                 if not value.strip().isdigit():
                     return _graph_error(400, 100, "Invalid parameter: bad limit")
                 limit = max(1, min(100, int(value)))
-    key = ("g", facts.handle, state.reference(), full, edge is not None, offset, limit)
+    key = (
+        "g", facts.handle, state.reference(), full, edge is not None, offset, limit,
+        state.graph_next_links, state.graph_ig_id,
+    )  # fmt: skip
     body = state.payloads.get(key)
     if body is None:
         body = data.graph_business_discovery(
@@ -216,7 +230,12 @@ def _graph_body(state: SandboxState, handle: str, fields: str) -> bytes | web.Re
             full=full,
             offset=offset if edge is not None else 0,
             limit=limit if edge is not None else 0,
-            next_url=_GRAPH_NEXT.format(handle=facts.handle, limit=limit),
+            next_url=(
+                _GRAPH_NEXT.format(handle=facts.handle, limit=limit)
+                if state.graph_next_links
+                else None
+            ),
+            with_ig_id=state.graph_ig_id,
         )
         if edge is None:
             # Media edge not requested: drop it entirely.
@@ -254,6 +273,9 @@ async def graph_handler(request: web.Request) -> web.StreamResponse:
             fault = _graph_fault(state, spec, user_id)
             if fault is not None:
                 return _finish(state, "graphapi", fault)
+    if user_id != DEFAULT_USER_ID:
+        # Graph's answer when the node in the path is not the token's own account.
+        return _finish(state, "graphapi", _graph_unknown_node(user_id))
     match = _USERNAME.search(fields)
     if match is None:
         return _finish(state, "graphapi", _json_response({"id": user_id}))
@@ -495,6 +517,11 @@ async def admin_config(request: web.Request) -> web.Response:
             _replace(state.graph_tokens, payload["graph_tokens"])
         if "rapidapi_keys" in payload:
             _replace(state.rapidapi_keys, payload["rapidapi_keys"])
+        for knob in ("graph_next_links", "graph_ig_id"):
+            if knob in payload:
+                if not isinstance(payload[knob], bool):
+                    raise ValueError(f"{knob} must be true or false")
+                setattr(state, knob, payload[knob])
         if "reference_time" in payload:
             ref = payload["reference_time"]
             state.reference_time = None if ref is None else int(ref)
@@ -505,6 +532,8 @@ async def admin_config(request: web.Request) -> web.Response:
             "latency_ms": state.latency_ms,
             "reference_time": state.reference_time,
             "graph_tokens": len(state.graph_tokens),
+            "graph_next_links": state.graph_next_links,
+            "graph_ig_id": state.graph_ig_id,
             "rapidapi_keys": len(state.rapidapi_keys),
         }
     )
