@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from beat.pipeline.family import FamilyPipeline, FlowHandler, FlowOutcome, WriteContext
+from beat.pipeline.instagram_checks import HISTORY_CHECK
 from beat.pipeline.media import enqueue_media
 from beat.store.instagram import upsert_instagram
 from providers.crawler import InstagramCrawler, answered_at, reparse
@@ -83,6 +84,9 @@ async def refresh_post_by_shortcode(
 
 PROFILE_FLOWS = ("refresh_profile_by_handle", "refresh_profile_basic", "refresh_profile_custom")
 
+#: The inline refresh of the API (beat/intake/refresh.py) runs this one directly.
+refresh_profile_by_handle = _profile_handler("refresh_profile_by_handle")
+
 HANDLERS: dict[str, FlowHandler] = {
     **{flow: _profile_handler(flow) for flow in PROFILE_FLOWS},
     "refresh_post_by_shortcode": refresh_post_by_shortcode,
@@ -131,4 +135,5 @@ PIPELINE = FamilyPipeline(
     handlers=HANDLERS,
     write=write_instagram,
     reparse=reparse_instagram,
+    checks=(HISTORY_CHECK,),
 )

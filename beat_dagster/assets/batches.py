@@ -56,7 +56,11 @@ def build_batch_assets(
                 "batch_failure_rate",
                 asset=first,
                 description=f"At most {MAX_FAILURE_RATE:.0%} of a batch's requests fail for good.",
-            )
+            ),
+            *(
+                dg.AssetCheckSpec(c.name, asset=first, description=c.description)
+                for c in pipeline.checks
+            ),
         ],
         partitions_def=daily_partitions,
         # A backfill of many days is one run that re-parses each day's raw responses.
@@ -76,6 +80,7 @@ def build_batch_assets(
         if batch_id is None:
             days = [date.fromisoformat(key) for key in context.partition_keys]
             yield from _rebuild_days(pipeline, specs, database, objects, days)
+            yield from _day_checks(pipeline, first, database, days)
             return
         day = date.fromisoformat(context.partition_key)
         report = asyncio.run(
@@ -102,6 +107,7 @@ def build_batch_assets(
             severity=dg.AssetCheckSeverity.WARN,
             metadata={"failure_rate": report.failure_rate, "failed": report.failed},
         )
+        yield from _day_checks(pipeline, first, database, [day])
 
     job = dg.define_asset_job(
         family.job_name,
@@ -146,6 +152,16 @@ async def _process_batch(
         return await runner.run(claims, batch_id=batch_id, run_id=run_id, day=day)
     finally:
         await limiter.aclose()
+
+
+def _day_checks(
+    pipeline: FamilyPipeline, asset: dg.AssetKey, database: DatabaseResource, days: list[date]
+) -> Iterator[dg.AssetCheckResult]:
+    for check in pipeline.checks:
+        passed, metadata = check.evaluate(database.engine(), days)
+        yield dg.AssetCheckResult(
+            check_name=check.name, asset_key=asset, passed=passed, metadata=metadata
+        )
 
 
 def _rebuild_days(
