@@ -181,8 +181,11 @@ def _graph_fault(state: SandboxState, spec: FaultSpec, user_id: str) -> web.Resp
     return None
 
 
-def _graph_body(state: SandboxState, handle: str, fields: str) -> bytes | web.Response:
+def _graph_body(request: web.Request, handle: str, fields: str) -> bytes | web.Response:
+    state = request.app[STATE_KEY]
     facts = data.facts_for(handle, state.reference())
+    if facts is not None:
+        _instagram_rapid.remember_profile(request.app, facts)
     if facts is not None and facts.account_type == 1:
         # business_discovery only sees professional accounts.
         return _graph_error(
@@ -279,7 +282,7 @@ async def graph_handler(request: web.Request) -> web.StreamResponse:
     match = _USERNAME.search(fields)
     if match is None:
         return _finish(state, "graphapi", _json_response({"id": user_id}))
-    result = _graph_body(state, match.group(1).strip().lower(), fields)
+    result = _graph_body(request, match.group(1).strip().lower(), fields)
     if isinstance(result, web.Response):
         return _finish(state, "graphapi", result)
     body = result.replace(b"__USER_ID__", json.dumps(user_id)[1:-1].encode()).replace(

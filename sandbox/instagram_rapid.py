@@ -244,7 +244,14 @@ def _state(request: web.Request) -> SandboxState:
 
 
 def _remember(request: web.Request, facts: ProfileFacts) -> None:
-    request.app[PK_INDEX].put(facts.pk, facts.handle)
+    remember_profile(request.app, facts)
+
+
+def remember_profile(app: web.Application, facts: ProfileFacts) -> None:
+    """Let the id-keyed routes find an account any provider has shown (a real provider knows
+    every id; the sandbox derives accounts from handles, so it learns ids as they are seen)."""
+    if PK_INDEX in app:
+        app[PK_INDEX].put(facts.pk, facts.handle)
 
 
 def _facts_by_handle(request: web.Request, handle: str) -> ProfileFacts | None:

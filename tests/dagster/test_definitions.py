@@ -21,12 +21,14 @@ def test_code_location_loads_with_expected_keys(tmp_path: Path, monkeypatch) -> 
     repo = defs.get_repository_def()
     assert sorted(key.to_user_string() for key in repo.asset_graph.get_all_asset_keys()) == [
         "instagram_posts",
+        "instagram_profile_relationships",
         "instagram_profiles",
         "media",
         "provider_health",
     ]
     assert {s.name for s in repo.sensor_defs} == {
         "instagram_batch_sensor",
+        "instagram_activity_batch_sensor",
         "media_batch_sensor",
         "release_failed_batches_sensor",
         "outbox_relay_sensor",
@@ -34,6 +36,13 @@ def test_code_location_loads_with_expected_keys(tmp_path: Path, monkeypatch) -> 
     job = defs.resolve_job_def("instagram_batch_job")
     assert job.executor_def is dg.in_process_executor
     assert job.partitions_def is not None
+    # Followers listings hang off the profiles they list, in the same group.
+    graph = repo.asset_graph
+    relationships = dg.AssetKey("instagram_profile_relationships")
+    assert graph.get(relationships).parent_keys == {dg.AssetKey("instagram_profiles")}
+    assert graph.get(relationships).group_name == "instagram"
+    checks = {key.name for key in graph.asset_check_keys}
+    assert {"batch_failure_rate", "history_newest_wins"} <= checks
 
 
 def test_dagster_cli_validates_the_workspace(tmp_path: Path) -> None:
