@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC
 from email.utils import parsedate_to_datetime
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from providers.credentials import Credential
 from providers.engine import (
@@ -31,16 +31,27 @@ from providers.errors import BadInput
 from providers.http import KIND_POST, KIND_POSTS_PAGE, KIND_PROFILE, RawResponse
 from providers.instagram import PROVIDERS
 from providers.instagram.base import (
+    FETCH_COMMENTS,
     FETCH_FOLLOWERS,
+    FETCH_FOLLOWING,
+    FETCH_LIKES,
     FETCH_POST,
     FETCH_POSTS,
     FETCH_PROFILE,
     KIND_FOLLOWERS_PAGE,
+    LISTINGS,
     InstagramProvider,
+    listing_kind,
     normalize_handle,
     normalize_shortcode,
 )
-from providers.model import InstagramFollower, InstagramPost, InstagramProfile, ProfileWithPosts
+from providers.model import (
+    InstagramComment,
+    InstagramFollower,
+    InstagramPost,
+    InstagramProfile,
+    ProfileWithPosts,
+)
 
 __all__ = [
     "DEFAULT_CHAINS",
@@ -55,6 +66,8 @@ __all__ = [
 ]
 
 MAX_PAGES = 100
+#: Listings page further (2,000 followers at 50 a page is 40 pages); a loop guard, not a cap.
+MAX_LISTING_PAGES = 200
 DAY_SECONDS = 86400.0
 
 #: The original engine's fallback table (``available_sources``), in the original order, as data
@@ -85,6 +98,9 @@ FETCH_TYPES: dict[str, frozenset[str]] = {
     "post_by_shortcode": frozenset({FETCH_POST}),
     # The handle-based first page also fetches the profile: both followers providers do.
     "followers": frozenset({FETCH_FOLLOWERS}),
+    "following": frozenset({FETCH_FOLLOWING}),
+    "likes": frozenset({FETCH_LIKES}),
+    "comments": frozenset({FETCH_COMMENTS}),
 }
 
 
@@ -207,19 +223,23 @@ def reparse(
 _reparse = reparse
 
 
-def assemble_followers(
-    provider: InstagramProvider, raws: Sequence[RawResponse], max_followers: int
-) -> tuple[InstagramFollower, ...]:
-    """The followers of stored followers pages, in page order, duplicates dropped, capped."""
+def _item_key(item: Any) -> str:
+    return item.comment_id if isinstance(item, InstagramComment) else item.profile_id
+
+
+def assemble_listing(
+    provider: InstagramProvider, listing: str, raws: Sequence[RawResponse], max_items: int
+) -> tuple[Any, ...]:
+    """The items of stored listing pages, in page order, duplicates dropped, capped."""
     seen: set[str] = set()
-    kept: list[InstagramFollower] = []
+    kept: list[Any] = []
     for raw in raws:
-        page, _ = provider.parse_followers(raw)
-        for follower in page:
-            if follower.profile_id not in seen:
-                seen.add(follower.profile_id)
-                kept.append(follower)
-    return tuple(kept[: max(0, max_followers)])
+        page, _ = provider.parse_listing(listing, raw)
+        for item in page:
+            if _item_key(item) not in seen:
+                seen.add(_item_key(item))
+                kept.append(item)
+    return tuple(kept[: max(0, max_items)])
 
 
 # --------------------------------------------------------------------------- the crawler
@@ -297,34 +317,37 @@ class InstagramCrawler(Crawler):
             return await self._on_provider(cursor.provider, "followers", attempt)
         return await self._fallback("followers", attempt)
 
-    async def followers_by_id(
-        self, profile_id: str, max_followers: int
-    ) -> Fetched[tuple[InstagramFollower, ...]]:
-        """Up to ``max_followers`` followers of the account ``profile_id``, every page from the
-        provider that served the first (a later page's fault fails that provider, and the
-        listing starts again on the next one of the ``followers`` chain)."""
-        if not profile_id.isdigit():
-            raise BadInput(f"invalid Instagram profile id {profile_id[:40]!r}")
-        subject = InstagramProfile(profile_id=profile_id, handle="")
+    async def listing(self, listing: str, target: str, max_items: int) -> Fetched[tuple[Any, ...]]:
+        """Up to ``max_items`` of a paged ``listing`` (followers, following, likes, comments)
+        about ``target``: a profile id, or a shortcode for likes and comments. Every page
+        comes from the provider that served the first; a later page's fault fails that
+        provider and the listing starts again on the next one of the chain."""
+        if listing not in LISTINGS:
+            raise BadInput(f"unknown listing {listing!r}")
+        by_post = listing in (FETCH_LIKES, FETCH_COMMENTS)
+        target = normalize_shortcode(target) if by_post else target
+        if not by_post and not target.isdigit():
+            raise BadInput(f"invalid Instagram profile id {target[:40]!r}")
+        kind = listing_kind(listing)
 
         async def attempt(
             provider: InstagramProvider, cred: Credential, base_url: str
-        ) -> tuple[tuple[InstagramFollower, ...], list[RawResponse]]:
+        ) -> tuple[tuple[Any, ...], list[RawResponse]]:
             raws: list[RawResponse] = []
             token: str | None = None
-            seen: set[str | None] = set()
+            followed: set[str | None] = set()
             while True:
-                seen.add(token)
-                request = provider.followers_request(subject, token, cred, base_url)
-                raws.append(await self._execute(provider.name, KIND_FOLLOWERS_PAGE, request, cred))
-                _, token = provider.parse_followers(raws[-1])
-                found = assemble_followers(provider, raws, max_followers)
-                if token is None or token in seen or len(found) >= max_followers:
+                followed.add(token)
+                request = provider.listing_request(listing, target, token, cred, base_url)
+                raws.append(await self._execute(provider.name, kind, request, cred))
+                _, token = provider.parse_listing(listing, raws[-1])
+                found = assemble_listing(provider, listing, raws, max_items)
+                if token is None or token in followed or len(found) >= max_items:
                     return found, raws
-                if len(raws) >= MAX_PAGES:
+                if len(raws) >= MAX_LISTING_PAGES:
                     return found, raws
 
-        return await self._fallback("followers", attempt)
+        return await self._fallback(listing, attempt)
 
     @staticmethod
     def reparse(

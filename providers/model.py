@@ -19,9 +19,11 @@ __all__ = [
     "POST_TYPES",
     "PROFILE_TYPES",
     "CarouselChild",
+    "InstagramComment",
     "InstagramFollower",
     "InstagramPost",
     "InstagramProfile",
+    "PostActivity",
     "PostType",
     "ProfileRelationship",
     "ProfileType",
@@ -214,6 +216,41 @@ class InstagramFollower:
             "source_handle": self.handle,
             "target_profile_id": target_profile_id,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class InstagramComment:
+    """A top-level comment on a post: who wrote what, when."""
+
+    comment_id: str
+    text: str | None
+    owner: InstagramFollower
+    created_at: datetime | None = None
+    likes: int | None = None
+
+    def dimensions(self) -> list[dict[str, Any]]:
+        """The original's comment dimensions."""
+        return _pairs(
+            (("comment_id", self.comment_id), ("text", self.text), ("handle", self.owner.handle))
+        )
+
+    def metrics(self) -> list[dict[str, Any]]:
+        return _pairs((("likes", self.likes),))
+
+
+@dataclass(frozen=True, slots=True)
+class PostActivity:
+    """Someone liked or commented a post (``activity_type`` LIKE or COMMENT)."""
+
+    activity_type: str
+    shortcode: str
+    actor: InstagramFollower
+    comment: InstagramComment | None = None
+
+    @property
+    def key(self) -> str:
+        """What makes it unique on its post: the comment, or the liker."""
+        return self.comment.comment_id if self.comment is not None else self.actor.profile_id
 
 
 @dataclass(frozen=True, slots=True)

@@ -949,7 +949,12 @@ def register(app: web.Application, state: SandboxState) -> None:
     _register_credentials(state)
     if PK_INDEX not in app:
         app[PK_INDEX] = data.LRU(65536)
-    for name, routes in _GET_ROUTES.items():
+    from sandbox.instagram_listings import JOTUCKER_ROUTES  # it builds on this module
+
+    for name, routes in {
+        **_GET_ROUTES,
+        "jotucker": [*_GET_ROUTES["jotucker"], *JOTUCKER_ROUTES],
+    }.items():
         for path, kind, answer in routes:
             app.router.add_get(f"/{name}/{path}", _get_route(name, kind, answer))
     for path, kind, rocket_answer in _ROCKET_ROUTES:

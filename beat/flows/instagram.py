@@ -50,6 +50,21 @@ class ProfileIdParams(FlowParams):
     profile_id: ProfileId
 
 
+Shortcode = Annotated[
+    str, Field(pattern=r"^[A-Za-z0-9_-]{4,64}$", description="Instagram post shortcode")
+]
+
+
+class PostLikesParams(FlowParams):
+    shortcode: Shortcode
+    max_likes: int = Field(default=2000, ge=1, le=2000, description="At most this many likers")
+
+
+class PostCommentsParams(FlowParams):
+    shortcode: Shortcode
+    max_comments: int = Field(default=1000, ge=1, le=1000, description="At most this many")
+
+
 FAMILIES = (
     Family(
         name="instagram",
@@ -105,5 +120,29 @@ FLOWS = (
         fetch_type="followers",
         params_model=ProfileIdParams,
         description="Up to 2,000 followers of an account, paged on one provider (FOLLOWS log).",
+    ),
+    Flow(
+        name="fetch_profile_following",
+        platform="INSTAGRAM",
+        family="instagram_activity",
+        fetch_type="following",
+        params_model=ProfileIdParams,
+        description="Up to 200 accounts an account follows (FOLLOWS log).",
+    ),
+    Flow(
+        name="fetch_post_likes",
+        platform="INSTAGRAM",
+        family="instagram_activity",
+        fetch_type="likes",
+        params_model=PostLikesParams,
+        description="Up to max_likes (2,000) likers of a post (post activity log, LIKE).",
+    ),
+    Flow(
+        name="fetch_post_comments",
+        platform="INSTAGRAM",
+        family="instagram_activity",
+        fetch_type="comments",
+        params_model=PostCommentsParams,
+        description="Up to max_comments (1,000) comments of a post (post activity log, COMMENT).",
     ),
 )

@@ -1,5 +1,6 @@
-"""Instagram: profiles and posts (one batch family), followers listings (a second family
-with its own sensor and job, so long listings never hold up profile refreshes)."""
+"""Instagram: profiles and posts (one batch family); followers, following, likes and
+comments listings (a second family with its own sensor and job, so long listings never hold
+up profile refreshes)."""
 
 import dagster as dg
 
@@ -13,6 +14,7 @@ def _crawler(resource, session, credentials, hook):  # type: ignore[no-untyped-d
 
 
 PROFILES_ASSET = dg.AssetKey("instagram_profiles")
+POSTS_ASSET = dg.AssetKey("instagram_posts")
 
 instagram_batch, instagram_batch_job = build_batch_assets(
     FAMILIES["instagram"],
@@ -25,7 +27,7 @@ instagram_batch, instagram_batch_job = build_batch_assets(
             kinds={"sql"},
         ),
         instagram.POSTS: dg.AssetSpec(
-            "instagram_posts",
+            POSTS_ASSET,
             description="Instagram posts (table instagram_post).",
             group_name="instagram",
             kinds={"sql"},
@@ -48,6 +50,13 @@ instagram_activity_batch, instagram_activity_batch_job = build_batch_assets(
             kinds={"sql"},
             # A listing is about an account the profiles asset describes.
             deps=[PROFILES_ASSET],
+        ),
+        instagram_activity.ACTIVITIES: dg.AssetSpec(
+            "instagram_post_activity",
+            description=("Who liked or commented Instagram posts (table post_activity_log)."),
+            group_name="instagram",
+            kinds={"sql"},
+            deps=[POSTS_ASSET],
         ),
     },
     _crawler,
