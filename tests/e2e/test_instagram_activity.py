@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 
 from beat.config import load_settings
 from beat.flows import FAMILIES
-from beat.store.models import instagram_account, outbox, scrape_request_log
-from beat.store.models_instagram import profile_relationship_log
+from beat.store.models import instagram_account, instagram_post, outbox, scrape_request_log
+from beat.store.models_instagram import post_activity_log, profile_relationship_log
 from beat_dagster.definitions import build_definitions
 from beat_dagster.driver import drive_until_drained
 from tests.e2e.conftest import Stack
@@ -96,3 +96,55 @@ def test_listings_do_not_hold_up_profile_refreshes(stack: Stack) -> None:
         assert (
             conn.execute(select(func.count()).select_from(profile_relationship_log)).scalar() == 0
         )
+
+
+def test_following_likes_and_comments_end_to_end(stack: Stack) -> None:
+    defs = build_definitions(load_settings())
+    stack.submit("refresh_profile_by_handle", [{"handle": STAR}])
+    with dg.DagsterInstance.get() as instance:
+        drive_until_drained(defs, instance, stack.queue, [PROFILES])
+        star = _profile_id(stack, STAR)
+        with stack.engine.connect() as conn:
+            shortcode, comments = conn.execute(
+                select(instagram_post.c.shortcode, instagram_post.c.comments)
+                .where(instagram_post.c.profile_id == star, instagram_post.c.comments > 0)
+                .order_by(instagram_post.c.comments.desc())
+                .limit(1)
+            ).one()
+        stack.submit("fetch_profile_following", [{"profile_id": star}])
+        stack.submit("fetch_post_likes", [{"shortcode": shortcode, "max_likes": 60}])
+        stack.submit("fetch_post_comments", [{"shortcode": shortcode}])
+        report = drive_until_drained(defs, instance, stack.queue, [ACTIVITY], deadline_seconds=300)
+    assert report.drained
+    assert stack.statuses() == {"COMPLETE": 4}
+
+    rel, act = profile_relationship_log.c, post_activity_log.c
+    with stack.engine.connect() as conn:
+        following = conn.execute(
+            select(rel.source_profile_id, func.count()).group_by(rel.source_profile_id)
+        ).all()
+        activity = dict(
+            conn.execute(select(act.activity_type, func.count()).group_by(act.activity_type)).all()
+        )
+        comment = conn.execute(
+            select(act.comment_id, act.text, act.activity_time, act.actor_handle).where(
+                act.activity_type == "COMMENT"
+            )
+        ).first()
+        events = conn.execute(
+            select(outbox.c.events).where(outbox.c.routing_key == "post_activity_log_events")
+        ).scalars()
+        payloads = [payload for packed in events for payload in packed]
+    assert following == [(star, 200)]  # the original's cap: 200 accounts followed
+    assert activity == {"LIKE": 60, "COMMENT": comments}
+    assert comment is not None and comment.comment_id and comment.activity_time is not None
+    assert len(payloads) == 60 + comments
+    like = next(p for p in payloads if p["activity_type"] == "LIKE")
+    said = next(p for p in payloads if p["activity_type"] == "COMMENT")
+    assert set(like) == {
+        "event_id", "source", "platform", "activity_type", "actor_profile_id", "shortcode",
+        "publish_time", "event_timestamp", "metrics", "dimensions",
+    }  # fmt: skip
+    assert like["shortcode"] == shortcode and like["publish_time"] is None
+    assert len(said["publish_time"]) == len("2026-01-01 00:00:00")
+    assert set(said["dimensions"]) == {"comment_id", "text", "handle"}
