@@ -38,6 +38,7 @@ from providers.instagram.base import (
     FETCH_POST,
     FETCH_POSTS,
     FETCH_PROFILE,
+    FETCH_REELS,
     KIND_FOLLOWERS_PAGE,
     LISTINGS,
     InstagramProvider,
@@ -101,6 +102,7 @@ FETCH_TYPES: dict[str, frozenset[str]] = {
     "following": frozenset({FETCH_FOLLOWING}),
     "likes": frozenset({FETCH_LIKES}),
     "comments": frozenset({FETCH_COMMENTS}),
+    "reels": frozenset({FETCH_REELS}),
 }
 
 
@@ -224,7 +226,11 @@ _reparse = reparse
 
 
 def _item_key(item: Any) -> str:
-    return item.comment_id if isinstance(item, InstagramComment) else item.profile_id
+    if isinstance(item, InstagramComment):
+        return item.comment_id
+    if isinstance(item, InstagramPost):
+        return item.shortcode
+    return str(item.profile_id)
 
 
 def assemble_listing(

@@ -7,6 +7,8 @@ live here, the others in their own modules (``PROVIDER_MODULES``). Graph and Arr
 * ``GET /arraybobo/ig/info_username/?user=h``
 * ``GET /arraybobo/ig/posts/?id_user=pk&end_cursor=c``
 * ``GET /arraybobo/ig/post_info/?shortcode=s``
+* ``GET /arraybobo/ig/reels/?id_user=pk&max_id=c`` (Instagram's clips answer: ``items[].media``,
+  ``paging_info{max_id, more_available}``)
 * ``GET /cdn/...``: signed, expiring media URLs (see ``sandbox.cdn``); with ``cdn=True`` the
   payloads' media URLs point there
 * admin: ``POST /_sandbox/faults``, ``GET /_sandbox/faults``, ``GET /_sandbox/stats``,
@@ -186,6 +188,7 @@ def _graph_body(request: web.Request, handle: str, fields: str) -> bytes | web.R
     facts = data.facts_for(handle, state.reference())
     if facts is not None:
         _instagram_rapid.remember_profile(request.app, facts)
+        _remember(request, facts)
     if facts is not None and facts.account_type == 1:
         # business_discovery only sees professional accounts.
         return _graph_error(
@@ -453,6 +456,41 @@ async def arraybobo_post(request: web.Request) -> web.StreamResponse:
     return _finish(state, "arraybobo", _ok(state, _cdn.rewrite_body(request.app, body), early))
 
 
+REELS_PAGE = 12
+
+
+async def arraybobo_reels(request: web.Request) -> web.StreamResponse:
+    state = request.app[STATE_KEY]
+    early = await _arraybobo(request, "reels_page")
+    if isinstance(early, web.Response):
+        return _finish(state, "arraybobo", early)
+    handle = request.app[PK_KEY].get(request.query.get("id_user", "").strip())
+    facts = data.facts_for(handle, state.reference()) if handle else None
+    if facts is None:
+        missing = _json_response({"message": "user not found", "status": "fail"}, status=404)
+        return _finish(state, "arraybobo", missing)
+    if facts.is_private:
+        return _finish(state, "arraybobo", _json_response(_PRIVATE))
+    cursor = request.query.get("max_id")
+    offset = data.decode_cursor("ar", cursor) if cursor else 0
+    if offset is None:
+        invalid = _json_response({"message": "invalid max_id"}, status=400)
+        return _finish(state, "arraybobo", invalid)
+    reels = [p for p in facts.posts if p.kind == "video"]  # newest first, like the feed
+    window = reels[offset : offset + REELS_PAGE]
+    more = offset + len(window) < len(reels)
+    payload = {
+        "items": [{"media": _instagram_rapid._mobile_item(facts, p)} for p in window],
+        "paging_info": {
+            "max_id": data.encode_cursor("ar", offset + len(window)) if more else None,
+            "more_available": more,
+        },
+        "status": "ok",
+    }
+    body = _cdn.rewrite_body(request.app, data.dumps(payload))
+    return _finish(state, "arraybobo", _ok(state, body, early))
+
+
 # ------------------------------------------------------------------------------ admin
 
 
@@ -616,6 +654,7 @@ def build_app(
     app.router.add_get("/arraybobo/ig/info_username/", arraybobo_profile)
     app.router.add_get("/arraybobo/ig/posts/", arraybobo_posts)
     app.router.add_get("/arraybobo/ig/post_info/", arraybobo_post)
+    app.router.add_get("/arraybobo/ig/reels/", arraybobo_reels)
     app.router.add_post("/_sandbox/faults", admin_set_fault)
     app.router.add_get("/_sandbox/faults", admin_get_faults)
     app.router.add_get("/_sandbox/stats", admin_stats)

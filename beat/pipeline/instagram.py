@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import fields, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,13 +18,25 @@ from beat.pipeline.family import FamilyPipeline, FlowHandler, FlowOutcome, Write
 from beat.pipeline.instagram_checks import HISTORY_CHECK
 from beat.pipeline.media import enqueue_media
 from beat.store.instagram import upsert_instagram
-from providers.crawler import InstagramCrawler, answered_at, reparse
+from providers.crawler import (
+    Fetched,
+    InstagramCrawler,
+    answered_at,
+    assemble_listing,
+    reparse,
+)
+from providers.errors import ProviderError
 from providers.http import RawResponse
+from providers.instagram import PROVIDERS
+from providers.instagram.base import listing_kind
 from providers.model import InstagramPost, ProfileWithPosts
 
-# Posts of the last 30 days, at most 50, as in the original refresh_profile_by_handle.
+# Posts of the last 30 days, at most 50, then about 10 reels, as in the original
+# refresh_profile_by_handle.
 MAX_POSTS = 50
 MAX_POST_AGE_DAYS = 30
+MAX_REELS = 10
+REELS_KIND = listing_kind("reels")
 #: A provider clock this far ahead of ours is wrong; trust when we received the answer.
 CLOCK_SKEW_SECONDS = 300.0
 
@@ -63,13 +76,49 @@ def _post_limits(flow: str, params: dict[str, Any]) -> tuple[int | None, float |
     return MAX_POSTS, MAX_POST_AGE_DAYS
 
 
+def with_reels(found: ProfileWithPosts, reels: Sequence[InstagramPost]) -> ProfileWithPosts:
+    """The profile's posts then its reels; a reel already among the posts fills in what the
+    post lacked (plays and views, which Graph does not give) rather than repeating it."""
+    profile = found.profile
+    by_code = {
+        reel.shortcode: reel.with_owner(profile.profile_id, profile.handle) for reel in reels
+    }
+    posts = [_filled(post, by_code.pop(post.shortcode, None)) for post in found.posts]
+    return ProfileWithPosts(profile, (*posts, *by_code.values()))
+
+
+def _filled(post: InstagramPost, other: InstagramPost | None) -> InstagramPost:
+    if other is None:
+        return post
+    missing = {
+        f.name: getattr(other, f.name) for f in fields(post) if getattr(post, f.name) is None
+    }
+    return replace(post, **missing)
+
+
+async def _reels(crawler: InstagramCrawler, found: ProfileWithPosts) -> Fetched[Any] | None:
+    """About 10 reels of the profile from the reels chain. A private account has none to show;
+    a reels provider that fails leaves the profile and posts as they are (they stand alone)."""
+    if found.profile.is_private or not found.profile.profile_id.isdigit():
+        return None
+    try:
+        return await crawler.listing("reels", found.profile.profile_id, MAX_REELS)
+    except ProviderError:
+        return None
+
+
 def _profile_handler(flow: str) -> FlowHandler:
     async def handler(crawler: InstagramCrawler, params: dict[str, Any]) -> FlowOutcome:
         max_posts, max_age_days = _post_limits(flow, params)
         fetched = await crawler.profile_with_posts(
             params["handle"], max_posts=max_posts, max_age_days=max_age_days
         )
-        return outcome_from(fetched.value, fetched.provider, tuple(fetched.raw))
+        value, raw = fetched.value, tuple(fetched.raw)
+        if flow == "refresh_profile_by_handle":
+            reels = await _reels(crawler, value)
+            if reels is not None:
+                value, raw = with_reels(value, reels.value), raw + tuple(reels.raw)
+        return outcome_from(value, fetched.provider, raw)
 
     handler.__name__ = flow
     return handler
@@ -125,7 +174,14 @@ def carousel_media(post: InstagramPost) -> list[InstagramPost]:
 def reparse_instagram(record: dict[str, Any]) -> FlowOutcome:
     raw = tuple(RawResponse.from_dict(item) for item in record["responses"])
     max_posts, max_age_days = _post_limits(record.get("flow", ""), record.get("params") or {})
-    value = reparse(raw, max_posts=max_posts, max_age_days=max_age_days)
+    reels = [r for r in raw if r.kind == REELS_KIND]
+    value = reparse(
+        [r for r in raw if r.kind != REELS_KIND], max_posts=max_posts, max_age_days=max_age_days
+    )
+    if reels and isinstance(value, ProfileWithPosts):
+        value = with_reels(
+            value, assemble_listing(PROVIDERS[reels[0].provider], "reels", reels, MAX_REELS)
+        )
     return outcome_from(value, record["provider"], raw)
 
 

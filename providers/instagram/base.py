@@ -53,6 +53,7 @@ __all__ = [
     "FETCH_POST",
     "FETCH_POSTS",
     "FETCH_PROFILE",
+    "FETCH_REELS",
     "KIND_FOLLOWERS_PAGE",
     "LISTINGS",
     "FollowersParse",
@@ -71,8 +72,9 @@ FETCH_FOLLOWERS = "followers"
 FETCH_FOLLOWING = "following"
 FETCH_LIKES = "likes"
 FETCH_COMMENTS = "comments"
+FETCH_REELS = "reels"
 #: Paged listings about one target (a profile id, or a shortcode for likes and comments).
-LISTINGS = (FETCH_FOLLOWERS, FETCH_FOLLOWING, FETCH_LIKES, FETCH_COMMENTS)
+LISTINGS = (FETCH_FOLLOWERS, FETCH_FOLLOWING, FETCH_LIKES, FETCH_COMMENTS, FETCH_REELS)
 
 #: ``RawResponse.kind`` of a followers page (the other kinds live in ``providers.http``).
 KIND_FOLLOWERS_PAGE = "followers_page"

@@ -80,3 +80,18 @@ async def test_a_listing_of_a_missing_post_is_a_target_fact(
     # A target fact ends the fetch at once: no other provider would know the post either.
     with pytest.raises(TargetNotFound):
         await make_crawler().listing("likes", "ZZZZnotapost", 10)
+
+
+async def test_reels_of_a_profile(
+    sandbox: RunningSandbox, make_crawler: Callable[..., InstagramCrawler]
+) -> None:
+    handle = handle_with_posts(40)
+    facts = facts_for(handle, sandbox.state.reference())
+    assert facts is not None
+    crawler = make_crawler()
+    await _known(crawler, handle)
+    got = await crawler.listing("reels", facts.pk, 10)
+    videos = [p.shortcode for p in facts.posts if p.kind == "video"]
+    assert got.provider == "arraybobo"
+    assert [r.shortcode for r in got.value] == videos[:10]
+    assert all(r.post_type == "reels" and r.plays is not None for r in got.value)
