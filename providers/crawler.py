@@ -233,19 +233,30 @@ def _item_key(item: Any) -> str:
     return str(item.profile_id)
 
 
+class _Collected:
+    """A listing's items in page order, duplicates (an item repeated across pages) dropped."""
+
+    def __init__(self) -> None:
+        self.items: list[Any] = []
+        self._seen: set[str] = set()
+
+    def add(self, page: Sequence[Any]) -> None:
+        for item in page:
+            key = _item_key(item)
+            if key not in self._seen:
+                self._seen.add(key)
+                self.items.append(item)
+
+
 def assemble_listing(
     provider: InstagramProvider, listing: str, raws: Sequence[RawResponse], max_items: int
 ) -> tuple[Any, ...]:
-    """The items of stored listing pages, in page order, duplicates dropped, capped."""
-    seen: set[str] = set()
-    kept: list[Any] = []
+    """The items of stored listing pages, in page order, duplicates dropped, capped: what the
+    live listing returned (a backfill re-parses with it)."""
+    found = _Collected()
     for raw in raws:
-        page, _ = provider.parse_listing(listing, raw)
-        for item in page:
-            if _item_key(item) not in seen:
-                seen.add(_item_key(item))
-                kept.append(item)
-    return tuple(kept[: max(0, max_items)])
+        found.add(provider.parse_listing(listing, raw)[0])
+    return tuple(found.items[: max(0, max_items)])
 
 
 # --------------------------------------------------------------------------- the crawler
@@ -340,18 +351,18 @@ class InstagramCrawler(Crawler):
             provider: InstagramProvider, cred: Credential, base_url: str
         ) -> tuple[tuple[Any, ...], list[RawResponse]]:
             raws: list[RawResponse] = []
+            found = _Collected()
             token: str | None = None
             followed: set[str | None] = set()
             while True:
                 followed.add(token)
                 request = provider.listing_request(listing, target, token, cred, base_url)
                 raws.append(await self._execute(provider.name, kind, request, cred))
-                _, token = provider.parse_listing(listing, raws[-1])
-                found = assemble_listing(provider, listing, raws, max_items)
-                if token is None or token in followed or len(found) >= max_items:
-                    return found, raws
-                if len(raws) >= MAX_LISTING_PAGES:
-                    return found, raws
+                page, token = provider.parse_listing(listing, raws[-1])
+                found.add(page)
+                done = token is None or token in followed or len(found.items) >= max_items
+                if done or len(raws) >= MAX_LISTING_PAGES:
+                    return tuple(found.items[: max(0, max_items)]), raws
 
         return await self._fallback(listing, attempt)
 

@@ -56,7 +56,7 @@ def _upsert(
         # psycopg's executemany pipelines the rows: ~3x faster here than SQLAlchemy's
         # multi-VALUES rendering of the same upsert (measured in bench/pipeline_bench.py).
         if JSON_COLUMNS.intersection(columns):
-            rows = [{k: _pg_json(k, v) for k, v in row.items()} for row in rows]
+            rows = driver_rows(rows)
         conn.exec_driver_sql(upsert_sql(table.name, key, columns), rows)
         return
     stmt = dialect_insert(conn, table)
@@ -78,6 +78,11 @@ def _upsert(
         ),
         rows,
     )
+
+
+def driver_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows for `upsert_sql` through psycopg directly: JSON columns wrapped as jsonb."""
+    return [{k: _pg_json(k, v) for k, v in row.items()} for row in rows]
 
 
 def _pg_json(column: str, value: Any) -> Any:
