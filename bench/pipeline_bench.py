@@ -94,7 +94,7 @@ async def run_floor(pg_url: str, sandbox_url: str, handles: list[str], concurren
         pg_url.replace("postgresql+psycopg://", "postgresql://")
     )
     account_sql = upsert_sql("instagram_account", "profile_id", PROFILE_COLUMNS)
-    post_sql = upsert_sql("instagram_post", "shortcode", POST_COLUMNS)
+    post_sql = upsert_sql("instagram_post", "shortcode", (*POST_COLUMNS, "publish_time"))
     gate = asyncio.Semaphore(concurrency)
     done: list[tuple[Any, list[Any]]] = []
     lock = asyncio.Lock()

@@ -19,6 +19,7 @@ from typing import Any
 from psycopg.types.json import Jsonb
 from sqlalchemy import Connection, Table, case, func, or_
 
+from beat.events import formats
 from beat.store.db import dialect_insert
 from beat.store.history import (
     instagram_post_observation,
@@ -152,7 +153,7 @@ def profile_event(profile: InstagramProfile, provider: str, now: datetime) -> Ou
             "platform": "INSTAGRAM",
             "profile_id": profile.profile_id,
             "handle": profile.handle,
-            "event_timestamp": now.isoformat(),
+            "event_timestamp": formats.event_time(now),
             "metrics": flatten(profile.metrics()),
             "dimensions": flatten(profile.dimensions()),
         },
@@ -160,7 +161,6 @@ def profile_event(profile: InstagramProfile, provider: str, now: datetime) -> Ou
 
 
 def post_event(post: InstagramPost, provider: str, now: datetime) -> OutboxEvent:
-    publish_time = post.taken_at.strftime("%Y-%m-%d %H:%M:%S") if post.taken_at else None
     return data_event(
         "post_log_events",
         {
@@ -169,8 +169,8 @@ def post_event(post: InstagramPost, provider: str, now: datetime) -> OutboxEvent
             "profile_id": post.profile_id,
             "handle": post.handle,
             "shortcode": post.shortcode,
-            "publish_time": publish_time,
-            "event_timestamp": now.isoformat(),
+            "publish_time": formats.event_time(post.taken_at),
+            "event_timestamp": formats.event_time(now),
             "metrics": flatten(post.metrics()),
             "dimensions": flatten(post.dimensions()),
         },
@@ -194,7 +194,7 @@ def upsert_instagram(
     _upsert(conn, instagram_account, "profile_id", PROFILE_COLUMNS,
             [profile_row(p, src, now, seen, rebuild)
              for p, src, seen in unique_profiles.values()])  # fmt: skip
-    _upsert(conn, instagram_post, "shortcode", POST_COLUMNS,
+    _upsert(conn, instagram_post, "shortcode", (*POST_COLUMNS, "publish_time"),
             [post_row(p, src, now, seen, rebuild)
              for p, src, seen in unique_posts.values()])  # fmt: skip
     if not rebuild:  # old observations re-parsed by a backfill are not news

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, case
 
+from beat.events import formats
 from beat.store.db import dialect_insert
 from beat.store.instagram import data_event
 from beat.store.models_instagram import post_activity_log, profile_relationship_log
@@ -26,12 +27,6 @@ _PAIR = ("platform", "relationship_type", "source_profile_id", "target_profile_i
 #: Columns that describe the pair as last seen: only a newer observation rewrites them.
 _DESCRIPTION = ("source_handle", "target_handle", "source_dimensions", "target_dimensions",
                 "provider")  # fmt: skip
-
-
-def event_time(moment: datetime) -> str:
-    """The original's event timestamp format, UTC. (Local until a shared events/formats
-    module lands; profile_event/post_event get theirs from the same rule.)"""
-    return moment.strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _sightings(
@@ -84,7 +79,7 @@ def relationship_event(rel: ProfileRelationship, provider: str, seen: datetime) 
             "target_profile_id": rel.target.profile_id,
             "source_dimensions": flatten(rel.source.dimensions()),
             "target_dimensions": flatten(rel.target.dimensions()),
-            "event_timestamp": event_time(seen),
+            "event_timestamp": formats.event_time(seen),
         },
     )
 
@@ -148,8 +143,8 @@ def activity_event(activity: PostActivity, provider: str, seen: datetime) -> Out
             "activity_type": activity.activity_type,
             "actor_profile_id": activity.actor.profile_id,
             "shortcode": activity.shortcode,
-            "publish_time": event_time(when) if when is not None else None,
-            "event_timestamp": event_time(seen),
+            "publish_time": formats.event_time(when),
+            "event_timestamp": formats.event_time(seen),
             "metrics": flatten(comment.metrics()) if comment is not None else {},
             "dimensions": _activity_dimensions(activity),
         },
