@@ -20,6 +20,7 @@ def test_code_location_loads_with_expected_keys(tmp_path: Path, monkeypatch) -> 
     defs = build_definitions(load_settings())
     repo = defs.get_repository_def()
     assert sorted(key.to_user_string() for key in repo.asset_graph.get_all_asset_keys()) == [
+        "instagram_post_activity",
         "instagram_posts",
         "instagram_profile_relationships",
         "instagram_profiles",
@@ -41,6 +42,8 @@ def test_code_location_loads_with_expected_keys(tmp_path: Path, monkeypatch) -> 
     relationships = dg.AssetKey("instagram_profile_relationships")
     assert graph.get(relationships).parent_keys == {dg.AssetKey("instagram_profiles")}
     assert graph.get(relationships).group_name == "instagram"
+    activity = graph.get(dg.AssetKey("instagram_post_activity"))
+    assert activity.parent_keys == {dg.AssetKey("instagram_posts")}
     checks = {key.name for key in graph.asset_check_keys}
     assert {"batch_failure_rate", "history_newest_wins"} <= checks
 
