@@ -39,6 +39,7 @@ from providers.instagram.base import (
     FETCH_POSTS,
     FETCH_PROFILE,
     FETCH_REELS,
+    FETCH_TAGGED,
     KIND_FOLLOWERS_PAGE,
     LISTINGS,
     InstagramProvider,
@@ -103,6 +104,7 @@ FETCH_TYPES: dict[str, frozenset[str]] = {
     "likes": frozenset({FETCH_LIKES}),
     "comments": frozenset({FETCH_COMMENTS}),
     "reels": frozenset({FETCH_REELS}),
+    "tagged": frozenset({FETCH_TAGGED}),
 }
 
 

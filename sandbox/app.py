@@ -7,6 +7,7 @@ live here, the others in their own modules (``PROVIDER_MODULES``). Graph and Arr
 * ``GET /arraybobo/ig/info_username/?user=h``
 * ``GET /arraybobo/ig/posts/?id_user=pk&end_cursor=c``
 * ``GET /arraybobo/ig/post_info/?shortcode=s``
+* ``GET /arraybobo/ig/tagged/?id_user=pk&end_cursor=c`` (web ``edge_user_to_photos_of_you``)
 * ``GET /arraybobo/ig/reels/?id_user=pk&max_id=c`` (Instagram's clips answer: ``items[].media``,
   ``paging_info{max_id, more_available}``)
 * ``GET /cdn/...``: signed, expiring media URLs (see ``sandbox.cdn``); with ``cdn=True`` the
@@ -457,6 +458,50 @@ async def arraybobo_post(request: web.Request) -> web.StreamResponse:
 
 
 REELS_PAGE = 12
+TAGGED_PAGE = 12
+
+
+def tagged_posts(facts: data.ProfileFacts, reference: int) -> list[tuple[Any, Any]]:
+    """(owner, post) of the posts ``facts``'s account is tagged in: the n-th post of a few
+    accounts named after it, deterministic."""
+    found = []
+    for i in range(8):
+        owner = data.facts_for(f"tagger.{i}.of.{facts.handle}"[:30].rstrip("."), reference)
+        if owner is not None and not owner.is_private:
+            found.append((owner, owner.posts[i % len(owner.posts)]))
+    return found
+
+
+async def arraybobo_tagged(request: web.Request) -> web.StreamResponse:
+    state = request.app[STATE_KEY]
+    early = await _arraybobo(request, "tagged_page")
+    if isinstance(early, web.Response):
+        return _finish(state, "arraybobo", early)
+    handle = request.app[PK_KEY].get(request.query.get("id_user", "").strip())
+    facts = data.facts_for(handle, state.reference()) if handle else None
+    if facts is None:
+        return _finish(state, "arraybobo", _json_response({"data": {"user": None}, "status": "ok"}))
+    cursor = request.query.get("end_cursor")
+    offset = data.decode_cursor("at", cursor) if cursor else 0
+    if offset is None:
+        invalid = _json_response({"message": "invalid end_cursor"}, status=400)
+        return _finish(state, "arraybobo", invalid)
+    tagged = tagged_posts(facts, state.reference())
+    window = tagged[offset : offset + TAGGED_PAGE]
+    end = offset + len(window)
+    connection = {
+        "count": len(tagged),
+        "page_info": {
+            "has_next_page": end < len(tagged),
+            "end_cursor": data.encode_cursor("at", end) if end < len(tagged) else None,
+        },
+        "edges": [
+            {"node": data.arraybobo_node(owner, post, owner_detail=True)} for owner, post in window
+        ],
+    }
+    payload = {"data": {"user": {"edge_user_to_photos_of_you": connection}}, "status": "ok"}
+    body = _cdn.rewrite_body(request.app, data.dumps(payload))
+    return _finish(state, "arraybobo", _ok(state, body, early))
 
 
 async def arraybobo_reels(request: web.Request) -> web.StreamResponse:
@@ -655,6 +700,7 @@ def build_app(
     app.router.add_get("/arraybobo/ig/posts/", arraybobo_posts)
     app.router.add_get("/arraybobo/ig/post_info/", arraybobo_post)
     app.router.add_get("/arraybobo/ig/reels/", arraybobo_reels)
+    app.router.add_get("/arraybobo/ig/tagged/", arraybobo_tagged)
     app.router.add_post("/_sandbox/faults", admin_set_fault)
     app.router.add_get("/_sandbox/faults", admin_get_faults)
     app.router.add_get("/_sandbox/stats", admin_stats)

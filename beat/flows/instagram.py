@@ -50,6 +50,11 @@ class ProfileIdParams(FlowParams):
     profile_id: ProfileId
 
 
+class TaggedPostsParams(FlowParams):
+    profile_id: ProfileId
+    max_posts: int = Field(default=50, ge=1, le=1000, description="At most this many posts")
+
+
 Shortcode = Annotated[
     str, Field(pattern=r"^[A-Za-z0-9_-]{4,64}$", description="Instagram post shortcode")
 ]
@@ -112,6 +117,14 @@ FLOWS = (
         fetch_type="post_by_shortcode",
         params_model=ShortcodeParams,
         description="One post by its shortcode.",
+    ),
+    Flow(
+        name="refresh_tagged_posts_by_profile_id",
+        platform="INSTAGRAM",
+        family="instagram",
+        fetch_type="tagged",
+        params_model=TaggedPostsParams,
+        description="Posts an account is tagged in (at most max_posts), other accounts' posts.",
     ),
     Flow(
         name="fetch_profile_followers",

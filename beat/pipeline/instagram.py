@@ -131,6 +131,13 @@ async def refresh_post_by_shortcode(
     return outcome_from(fetched.value, fetched.provider, tuple(fetched.raw))
 
 
+async def refresh_tagged_posts_by_profile_id(
+    crawler: InstagramCrawler, params: dict[str, Any]
+) -> FlowOutcome:
+    fetched = await crawler.listing("tagged", params["profile_id"], params["max_posts"])
+    return FlowOutcome(fetched.provider, {POSTS: tuple(fetched.value)}, tuple(fetched.raw))
+
+
 PROFILE_FLOWS = ("refresh_profile_by_handle", "refresh_profile_basic", "refresh_profile_custom")
 
 #: The inline refresh of the API (beat/intake/refresh.py) runs this one directly.
@@ -139,6 +146,7 @@ refresh_profile_by_handle = _profile_handler("refresh_profile_by_handle")
 HANDLERS: dict[str, FlowHandler] = {
     **{flow: _profile_handler(flow) for flow in PROFILE_FLOWS},
     "refresh_post_by_shortcode": refresh_post_by_shortcode,
+    "refresh_tagged_posts_by_profile_id": refresh_tagged_posts_by_profile_id,
 }
 
 
@@ -173,6 +181,10 @@ def carousel_media(post: InstagramPost) -> list[InstagramPost]:
 
 def reparse_instagram(record: dict[str, Any]) -> FlowOutcome:
     raw = tuple(RawResponse.from_dict(item) for item in record["responses"])
+    if record.get("flow") == "refresh_tagged_posts_by_profile_id":
+        cap = record["params"]["max_posts"]
+        posts = assemble_listing(PROVIDERS[record["provider"]], "tagged", raw, cap)
+        return FlowOutcome(record["provider"], {POSTS: posts}, raw)
     max_posts, max_age_days = _post_limits(record.get("flow", ""), record.get("params") or {})
     reels = [r for r in raw if r.kind == REELS_KIND]
     value = reparse(

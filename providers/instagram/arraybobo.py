@@ -5,6 +5,8 @@ The credential secret IS the headers dict: ``{"x-rapidapi-key": ..., "x-rapidapi
 * profile: ``GET {base}/ig/info_username/?user=h`` -> ``{"user": {...mobile API user...}}``
 * posts:   ``GET {base}/ig/posts/?id_user=pk&end_cursor=c`` -> GraphQL timeline media
 * post:    ``GET {base}/ig/post_info/?shortcode=s`` -> ``{"data": {"shortcode_media": {...}}}``
+* tagged:  ``GET {base}/ig/tagged/?id_user=pk&end_cursor=c`` -> web GraphQL
+  ``{"data": {"user": {"edge_user_to_photos_of_you": {count, page_info, edges}}}}``
 * reels:   ``GET {base}/ig/reels/?id_user=pk&max_id=c`` -> Instagram's clips answer,
   ``{"items": [{"media": {...mobile item...}}], "paging_info": {"max_id", "more_available"}}``
 
@@ -24,6 +26,7 @@ from providers.instagram.base import (
     FETCH_POSTS,
     FETCH_PROFILE,
     FETCH_REELS,
+    FETCH_TAGGED,
     ListingParse,
     PostsParse,
     ProfileParse,
@@ -59,7 +62,7 @@ class ArrayBobo(RapidApiProvider):
     name: ClassVar[str] = "arraybobo"
     host: ClassVar[str] = RAPIDAPI_HOST
     supports: ClassVar[frozenset[str]] = frozenset(
-        {FETCH_PROFILE, FETCH_POSTS, FETCH_POST, FETCH_REELS}
+        {FETCH_PROFILE, FETCH_POSTS, FETCH_POST, FETCH_REELS, FETCH_TAGGED}
     )
     profile_includes_posts: ClassVar[bool] = False
 
@@ -70,6 +73,7 @@ class ArrayBobo(RapidApiProvider):
     post_endpoint: ClassVar[Endpoint] = Endpoint("ig/post_info/", "shortcode")
     listing_endpoints: ClassVar[Mapping[str, Endpoint]] = {
         FETCH_REELS: Endpoint("ig/reels/", "id_user", cursor="max_id"),
+        FETCH_TAGGED: Endpoint("ig/tagged/", "id_user", cursor="end_cursor"),
     }
 
     # -- parsers ------------------------------------------------------------------------------
@@ -97,6 +101,13 @@ class ArrayBobo(RapidApiProvider):
         return web_timeline(timeline, "data.user.edge_owner_to_timeline_media")
 
     def _parse_listing(self, listing: str, raw: RawResponse) -> ListingParse:
+        if listing == FETCH_TAGGED:
+            user = field_dict(self._payload(raw), "data", "body").get("user")
+            if user is None:
+                raise TargetNotFound("tagged: no such user")
+            edge = "edge_user_to_photos_of_you"
+            tagged = field_dict(expect_dict(user, "data.user"), edge, "data.user")
+            return web_timeline(tagged, f"data.user.{edge}")
         if listing != FETCH_REELS:
             return super()._parse_listing(listing, raw)
         payload = self._payload(raw)

@@ -54,6 +54,7 @@ __all__ = [
     "FETCH_POSTS",
     "FETCH_PROFILE",
     "FETCH_REELS",
+    "FETCH_TAGGED",
     "KIND_FOLLOWERS_PAGE",
     "LISTINGS",
     "FollowersParse",
@@ -73,8 +74,11 @@ FETCH_FOLLOWING = "following"
 FETCH_LIKES = "likes"
 FETCH_COMMENTS = "comments"
 FETCH_REELS = "reels"
+FETCH_TAGGED = "tagged"
 #: Paged listings about one target (a profile id, or a shortcode for likes and comments).
-LISTINGS = (FETCH_FOLLOWERS, FETCH_FOLLOWING, FETCH_LIKES, FETCH_COMMENTS, FETCH_REELS)
+LISTINGS = (
+    FETCH_FOLLOWERS, FETCH_FOLLOWING, FETCH_LIKES, FETCH_COMMENTS, FETCH_REELS, FETCH_TAGGED,
+)  # fmt: skip
 
 #: ``RawResponse.kind`` of a followers page (the other kinds live in ``providers.http``).
 KIND_FOLLOWERS_PAGE = "followers_page"

@@ -33,7 +33,7 @@ CRED = Credential(
 
 def test_registry_entry() -> None:
     assert isinstance(PROVIDERS["arraybobo"], ArrayBobo)
-    assert BOBO.supports == frozenset({"profile", "posts", "post", "reels"})
+    assert BOBO.supports == frozenset({"profile", "posts", "post", "reels", "tagged"})
     assert not BOBO.profile_includes_posts
 
 
@@ -277,3 +277,14 @@ def test_reels_page(recorded: Recorded) -> None:
         "1783926512", "mapleandrye", "60 seconds of lamination",
     )  # fmt: skip
     assert second.caption is None and second.likes == 5402
+
+
+def test_tagged_page(recorded: Recorded) -> None:
+    posts, cursor = BOBO.parse_listing("tagged", recorded("arraybobo/tagged_page.json"))
+    assert cursor == "QVFBdGFnZ2VkXzEy"
+    image, video = posts
+    assert (image.shortcode, image.profile_id, image.handle) == (
+        "C7TaGgEdOnE", "5550001112", "pdx.markets",
+    )  # fmt: skip
+    assert image.caption == "Saturday market with @mapleandrye" and image.likes == 310
+    assert (video.post_type, video.views, video.comments) == ("reels", 12044, 19)

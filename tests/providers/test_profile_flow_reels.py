@@ -48,3 +48,26 @@ async def test_other_profile_flows_stay_without_reels(
         make_crawler(), {"profile_id": "1", "handle": handle, "max_posts": 3}
     )
     assert len(custom.of(POSTS)) == 3
+
+
+async def test_tagged_posts_by_profile_id(
+    sandbox: RunningSandbox, make_crawler: Callable[..., InstagramCrawler]
+) -> None:
+    from sandbox.app import tagged_posts
+
+    handle = handle_with_posts(20)
+    facts = facts_for(handle, sandbox.state.reference())
+    assert facts is not None
+    crawler = make_crawler()
+    await crawler.profile_with_posts(handle, max_posts=0)  # the sandbox learns the id
+    params = {"profile_id": facts.pk, "max_posts": 5}
+    outcome = await HANDLERS["refresh_tagged_posts_by_profile_id"](crawler, params)
+    expected = tagged_posts(facts, sandbox.state.reference())[:5]
+    assert outcome.provider == "arraybobo"
+    got = outcome.of(POSTS)
+    assert [(p.shortcode, p.handle) for p in got] == [(p.shortcode, o.handle) for o, p in expected]
+    assert all(p.profile_id != facts.pk for p in got)  # other accounts' posts
+    rebuilt = reparse_instagram(
+        raw_record(1, 1, "refresh_tagged_posts_by_profile_id", params, outcome)
+    )
+    assert rebuilt.items == outcome.items
