@@ -9,7 +9,7 @@ from beat.pipeline import instagram, instagram_activity
 from beat_dagster.assets.batches import build_batch_assets
 
 
-def _crawler(resource, session, credentials, hook):  # type: ignore[no-untyped-def]
+def _crawler(resource, session, credentials, hook, _objects):  # type: ignore[no-untyped-def]
     return resource.crawler(session, credentials, hook)
 
 

@@ -2,7 +2,7 @@
 activity logs.
 
 Revision ID: 0007_instagram
-Revises: 0004
+Revises: 0006_ui
 Create Date: 2026-12-06
 
 Written by hand and frozen: it must not import beat.store.models.
@@ -17,7 +17,7 @@ from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
 revision: str = "0007_instagram"
-down_revision: str | None = "0004"
+down_revision: str | None = "0006_ui"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
