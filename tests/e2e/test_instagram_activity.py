@@ -44,7 +44,7 @@ def test_followers_listing_end_to_end(stack: Stack) -> None:
             dg.AssetKey("instagram_profile_relationships"), limit=5
         ).records
     assert stack.statuses() == {"COMPLETE": 2}
-    assert materialized and materialized[0].asset_materialization.metadata["rows"].value == 2000
+    assert materialized and materialized[0].asset_materialization.metadata["day_rows"].value == 2000
 
     rel = profile_relationship_log.c
     with stack.engine.connect() as conn:
