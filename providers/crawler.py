@@ -30,10 +30,12 @@ from providers.engine import (
 from providers.errors import BadInput
 from providers.http import KIND_POST, KIND_POSTS_PAGE, KIND_PROFILE, RawResponse
 from providers.instagram import PROVIDERS
+from providers.instagram import graph_insights as insights
 from providers.instagram.base import (
     FETCH_COMMENTS,
     FETCH_FOLLOWERS,
     FETCH_FOLLOWING,
+    FETCH_INSIGHTS,
     FETCH_LIKES,
     FETCH_POST,
     FETCH_POSTS,
@@ -47,6 +49,7 @@ from providers.instagram.base import (
     normalize_handle,
     normalize_shortcode,
 )
+from providers.instagram.graph_insights import PostInsights, ProfileInsights
 from providers.model import (
     InstagramComment,
     InstagramFollower,
@@ -105,6 +108,8 @@ FETCH_TYPES: dict[str, frozenset[str]] = {
     "comments": frozenset({FETCH_COMMENTS}),
     "reels": frozenset({FETCH_REELS}),
     "tagged": frozenset({FETCH_TAGGED}),
+    "post_insights": frozenset({FETCH_INSIGHTS}),
+    "profile_insights": frozenset({FETCH_INSIGHTS}),
 }
 
 
@@ -367,6 +372,44 @@ class InstagramCrawler(Crawler):
                     return tuple(found.items[: max(0, max_items)]), raws
 
         return await self._fallback(listing, attempt)
+
+    async def post_insights(
+        self, handle: str, media_id: str, shortcode: str, post_type: str
+    ) -> Fetched[PostInsights]:
+        """Lifetime insights of one post, with its creator's own Graph token."""
+        clean = normalize_handle(handle)
+        if not media_id.isdigit():
+            raise BadInput(f"invalid Instagram media id {media_id[:40]!r}")
+
+        async def attempt(
+            provider: Any, cred: Credential, base_url: str
+        ) -> tuple[PostInsights, list[RawResponse]]:
+            request = insights.post_insights_request(
+                media_id, post_type, cred, base_url, provider.version
+            )
+            raw = await self._execute(provider.name, insights.KIND_POST_INSIGHTS, request, cred)
+            metrics = insights.parse_post_insights(raw)
+            return PostInsights(shortcode, media_id, clean, post_type, metrics), [raw]
+
+        return await self._fallback("post_insights", attempt, credential_handle=clean)
+
+    async def profile_insights(self, handle: str) -> Fetched[ProfileInsights]:
+        """Follower, reached and engaged demographics of a creator (its own Graph token)."""
+        clean = normalize_handle(handle)
+
+        async def attempt(
+            provider: Any, cred: Credential, base_url: str
+        ) -> tuple[ProfileInsights, list[RawResponse]]:
+            raws = []
+            for _, _, request in insights.profile_insights_requests(
+                cred, base_url, provider.version
+            ):
+                kind = insights.KIND_PROFILE_INSIGHTS
+                raws.append(await self._execute(provider.name, kind, request, cred))
+            user_id = str(cred.secret.get("user_id"))
+            return insights.assemble_profile_insights(clean, user_id, raws), raws
+
+        return await self._fallback("profile_insights", attempt, credential_handle=clean)
 
     @staticmethod
     def reparse(

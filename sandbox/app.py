@@ -33,6 +33,7 @@ from aiohttp import web
 
 from sandbox import cdn as _cdn
 from sandbox import data
+from sandbox import graph_insights as _graph_insights
 from sandbox import instagram_rapid as _instagram_rapid
 from sandbox import shopify as _shopify
 from sandbox import youtube as _youtube
@@ -297,6 +298,27 @@ async def graph_handler(request: web.Request) -> web.StreamResponse:
         return _finish(state, "graphapi", _malformed(state, body))
     headers = {"X-App-Usage": '{"call_count":1,"total_cputime":1,"total_time":1}'}
     return _finish(state, "graphapi", web.Response(body=body, content_type=JSON, headers=headers))
+
+
+async def graph_insights_handler(request: web.Request) -> web.StreamResponse:
+    """``/{node}/insights``: the token's own account (demographics) or one of its media."""
+    state = request.app[STATE_KEY]
+    token = request.query.get("access_token")
+    node, version = request.match_info["node"], request.match_info["version"]
+    await _prelude(state, "graphapi", token, "insights")
+    if not token or token not in state.graph_tokens:
+        return _finish(state, "graphapi", _graph_error(400, 190, "Invalid OAuth access token"))
+    view = state.admit("graphapi", token)
+    if view is not None and view.over:
+        return _finish(state, "graphapi", _graph_throttled(node, view.reset_seconds))
+    if node == DEFAULT_USER_ID:
+        status, body = _graph_insights.user_insights(node, dict(request.query))
+    elif node.isdigit():
+        metrics = [m for m in request.query.get("metric", "").split(",") if m]
+        status, body = _graph_insights.media_insights(node, metrics, version)
+    else:
+        return _finish(state, "graphapi", _graph_unknown_node(node))
+    return _finish(state, "graphapi", _json_response(body, status=status))
 
 
 # ------------------------------------------------------------------------------ ArrayBobo
@@ -696,6 +718,7 @@ def build_app(
     _cdn.add_routes(app, cdn_config)
     app.router.add_get("/", index)
     app.router.add_get("/graph/{version}/{user_id}", graph_handler)
+    app.router.add_get("/graph/{version}/{node}/insights", graph_insights_handler)
     app.router.add_get("/arraybobo/ig/info_username/", arraybobo_profile)
     app.router.add_get("/arraybobo/ig/posts/", arraybobo_posts)
     app.router.add_get("/arraybobo/ig/post_info/", arraybobo_post)

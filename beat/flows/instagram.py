@@ -7,7 +7,7 @@ backlog of listings never delays the profile refreshes queued behind it.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field
 
@@ -68,6 +68,16 @@ class PostLikesParams(FlowParams):
 class PostCommentsParams(FlowParams):
     shortcode: Shortcode
     max_comments: int = Field(default=1000, ge=1, le=1000, description="At most this many")
+
+
+class PostInsightsParams(FlowParams):
+    """The original's params: the post, its creator (whose own Graph token reads it) and its
+    type (which metrics Graph has for it)."""
+
+    shortcode: Shortcode
+    handle: Handle
+    post_id: ProfileId = Field(description="Graph media id of the post")
+    post_type: Literal["image", "reels", "carousel", "video"]
 
 
 FAMILIES = (
@@ -157,5 +167,22 @@ FLOWS = (
         fetch_type="comments",
         params_model=PostCommentsParams,
         description="Up to max_comments (1,000) comments of a post (post activity log, COMMENT).",
+    ),
+    Flow(
+        name="refresh_post_insights",
+        platform="INSTAGRAM",
+        family="instagram",
+        fetch_type="post_insights",
+        params_model=PostInsightsParams,
+        description="Lifetime insights of a post, with its creator's own Graph token.",
+    ),
+    Flow(
+        name="refresh_profile_insights",
+        platform="INSTAGRAM",
+        family="instagram",
+        fetch_type="profile_insights",
+        params_model=HandleParams,
+        description="A creator's audience (followers, reached, engaged) by country, city, "
+        "gender and age, with its own Graph token.",
     ),
 )

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from beat.pipeline import instagram_insights
 from beat.pipeline.family import FamilyPipeline, FlowHandler, FlowOutcome, WriteContext
 from beat.pipeline.instagram_checks import HISTORY_CHECK
 from beat.pipeline.media import enqueue_media
@@ -147,6 +148,7 @@ HANDLERS: dict[str, FlowHandler] = {
     **{flow: _profile_handler(flow) for flow in PROFILE_FLOWS},
     "refresh_post_by_shortcode": refresh_post_by_shortcode,
     "refresh_tagged_posts_by_profile_id": refresh_tagged_posts_by_profile_id,
+    **instagram_insights.HANDLERS,
 }
 
 
@@ -157,6 +159,7 @@ def write_instagram(conn: Connection, outcomes: Sequence[FlowOutcome], ctx: Writ
         profiles += [(profile, outcome.provider, seen) for profile in outcome.of(PROFILES)]
         posts += [(post, outcome.provider, seen) for post in outcome.of(POSTS)]
     upsert_instagram(conn, profiles, posts, rebuild=ctx.rebuild)
+    instagram_insights.write_insights(conn, outcomes, ctx, observed_at)
     if ctx.enqueue_media and ctx.queue is not None:  # pictures and post media, to the media family
         media_posts = [m for p, _, _ in posts for m in (p, *carousel_media(p))]
         enqueue_media(ctx.queue, conn, [p for p, _, _ in profiles], media_posts)
@@ -180,6 +183,8 @@ def carousel_media(post: InstagramPost) -> list[InstagramPost]:
 
 
 def reparse_instagram(record: dict[str, Any]) -> FlowOutcome:
+    if record.get("flow") in instagram_insights.HANDLERS:
+        return instagram_insights.reparse_insights(record)
     raw = tuple(RawResponse.from_dict(item) for item in record["responses"])
     if record.get("flow") == "refresh_tagged_posts_by_profile_id":
         cap = record["params"]["max_posts"]
@@ -199,7 +204,7 @@ def reparse_instagram(record: dict[str, Any]) -> FlowOutcome:
 
 PIPELINE = FamilyPipeline(
     family="instagram",
-    kinds=(PROFILES, POSTS),
+    kinds=(PROFILES, POSTS, *instagram_insights.KINDS),
     handlers=HANDLERS,
     write=write_instagram,
     reparse=reparse_instagram,

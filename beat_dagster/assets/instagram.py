@@ -5,7 +5,7 @@ up profile refreshes)."""
 import dagster as dg
 
 from beat.flows import FAMILIES
-from beat.pipeline import instagram, instagram_activity
+from beat.pipeline import instagram, instagram_activity, instagram_insights
 from beat_dagster.assets.batches import build_batch_assets
 
 
@@ -31,6 +31,26 @@ instagram_batch, instagram_batch_job = build_batch_assets(
             description="Instagram posts (table instagram_post).",
             group_name="instagram",
             kinds={"sql"},
+        ),
+        instagram_insights.POST_INSIGHTS: dg.AssetSpec(
+            "instagram_post_insights",
+            description=(
+                "Lifetime insights of creators' posts, read with the creator's own Graph token "
+                "(table instagram_post_insights)."
+            ),
+            group_name="instagram",
+            kinds={"sql"},
+            deps=[POSTS_ASSET],
+        ),
+        instagram_insights.PROFILE_INSIGHTS: dg.AssetSpec(
+            "instagram_profile_insights",
+            description=(
+                "Creators' audiences (followers, reached, engaged) by country, city, gender and "
+                "age over 90 days (table instagram_profile_insights)."
+            ),
+            group_name="instagram",
+            kinds={"sql"},
+            deps=[PROFILES_ASSET],
         ),
     },
     _crawler,

@@ -49,6 +49,7 @@ __all__ = [
     "FETCH_COMMENTS",
     "FETCH_FOLLOWERS",
     "FETCH_FOLLOWING",
+    "FETCH_INSIGHTS",
     "FETCH_LIKES",
     "FETCH_POST",
     "FETCH_POSTS",
@@ -75,6 +76,8 @@ FETCH_LIKES = "likes"
 FETCH_COMMENTS = "comments"
 FETCH_REELS = "reels"
 FETCH_TAGGED = "tagged"
+#: Graph insights with the creator's own token.
+FETCH_INSIGHTS = "insights"
 #: Paged listings about one target (a profile id, or a shortcode for likes and comments).
 LISTINGS = (
     FETCH_FOLLOWERS, FETCH_FOLLOWING, FETCH_LIKES, FETCH_COMMENTS, FETCH_REELS, FETCH_TAGGED,

@@ -34,6 +34,7 @@ from providers.errors import (
 )
 from providers.http import ProviderRequest, RawResponse
 from providers.instagram.base import (
+    FETCH_INSIGHTS,
     FETCH_POSTS,
     FETCH_PROFILE,
     InstagramProvider,
@@ -208,7 +209,7 @@ def _children(item: dict[str, Any], where: str) -> tuple[CarouselChild, ...]:
 
 class GraphApi(InstagramProvider):
     name: ClassVar[str] = "graphapi"
-    supports: ClassVar[frozenset[str]] = frozenset({FETCH_PROFILE, FETCH_POSTS})
+    supports: ClassVar[frozenset[str]] = frozenset({FETCH_PROFILE, FETCH_POSTS, FETCH_INSIGHTS})
     profile_includes_posts: ClassVar[bool] = True
 
     def __init__(

@@ -29,7 +29,7 @@ CRED = Credential("g", "graphapi", {"token": "EAAGtok-secret", "user_id": "17841
 def test_registry_entry() -> None:
     assert isinstance(PROVIDERS["graphapi"], GraphApi)
     assert GRAPH.name == "graphapi"
-    assert GRAPH.supports == frozenset({"profile", "posts"})
+    assert GRAPH.supports == frozenset({"profile", "posts", "insights"})
     assert GRAPH.profile_includes_posts
 
 
