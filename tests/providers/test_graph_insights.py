@@ -7,8 +7,8 @@ from collections.abc import Callable
 
 import pytest
 
-from providers.credentials import Credential, StaticCredentials
 from providers.crawler import InstagramCrawler
+from providers.credentials import Credential, StaticCredentials
 from providers.errors import MalformedResponse, NoProviderAvailable
 from providers.http import RawResponse
 from providers.instagram import graph_insights as insights
@@ -39,7 +39,9 @@ def test_profile_insights_requests_ask_every_audience_and_breakdown() -> None:
     asked = insights.profile_insights_requests(CRED, "https://g", "v24.0")
     assert len(asked) == 9
     assert {(a, b) for a, b, _ in asked} == {
-        (a, b) for a in ("follower", "reached", "engaged") for b in ("country", "city", "gender,age")
+        (a, b)
+        for a in ("follower", "reached", "engaged")
+        for b in ("country", "city", "gender,age")
     }
     _, _, request = asked[0]
     assert request.url == "https://g/v24.0/17841400000000001/insights"
