@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, or_, select
 
 from beat.events.formats import stored_retry_count
 from beat.intake.api import QUEUE_KEY, REFRESHER_KEY, access_refusal
@@ -361,7 +361,10 @@ def _stored_audience(engine: Engine, handle: str) -> dict[str, Any] | None:
     account = ReadStore(engine).instagram_account(handle=handle)
     if table is None or account is None or "audience_city" not in table.c:
         return None
-    query = select(table).where(table.c.profile_id == account["profile_id"]).limit(1)
+    # Keyed by the account's id; a row stored before the account was (keyed by the creator's
+    # Graph id) still names the handle.
+    mine = or_(table.c.profile_id == account["profile_id"], table.c.handle == handle)
+    query = select(table).where(mine).order_by(table.c.observed_at.desc()).limit(1)
     with engine.connect() as conn:
         row = conn.execute(query).mappings().first()
     if row is None:
