@@ -52,7 +52,7 @@ def write_insights(
 
 def _graph_user_id(raw: RawResponse) -> str:
     # .../{version}/{user_id}/insights: the id the creator's token belongs to.
-    path = (raw.url or "").split("?", 1)[0].rstrip("/").split("/")
+    path = raw.url_redacted.split("?", 1)[0].rstrip("/").split("/")
     return path[-2] if len(path) >= 2 else ""
 
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
+from beat.pipeline.instagram_insights import POST_INSIGHTS, PROFILE_INSIGHTS, reparse_insights
 from providers.crawler import InstagramCrawler
 from providers.credentials import Credential, StaticCredentials
 from providers.errors import MalformedResponse, NoProviderAvailable
@@ -15,6 +16,7 @@ from providers.instagram import graph_insights as insights
 from sandbox import RunningSandbox
 from sandbox.graph_insights import number
 
+KIND_OF = {"refresh_post_insights": POST_INSIGHTS, "refresh_profile_insights": PROFILE_INSIGHTS}
 Recorded = Callable[[str], RawResponse]
 CRED = Credential("g", "graphapi", {"token": "EAAGtok-secret", "user_id": "17841400000000001"})
 
@@ -90,6 +92,15 @@ async def test_sandbox_answers_like_graph(
     engaged = audience.value.audience["engaged"]["country"]["US"]
     assert engaged == number(uid, "engaged_audience_demographics", "US", high=900)
     assert set(reached["gender_age"]) == {"female", "male", "uncategorized"}
+    # A backfill re-parses the stored answers into the same result.
+    for flow, params, fetched in (
+        ("refresh_post_insights", {"shortcode": "ABCD", "handle": "creator.one",
+                                   "post_id": "1790001", "post_type": "reels"}, post),
+        ("refresh_profile_insights", {"handle": "creator.one"}, audience),
+    ):  # fmt: skip
+        record = {"flow": flow, "params": params, "provider": "graphapi",
+                  "responses": [r.to_dict() for r in fetched.raw]}  # fmt: skip
+        assert reparse_insights(record).items == {KIND_OF[flow]: (fetched.value,)}
     # Only the creator's own credential reads its insights.
     with pytest.raises(NoProviderAvailable):
         await crawler.profile_insights("someone.else")
