@@ -40,9 +40,11 @@ from providers.instagram.base import (
     FETCH_POST,
     FETCH_POSTS,
     FETCH_PROFILE,
+    FETCH_PROFILE_BY_ID,
     FETCH_REELS,
     FETCH_TAGGED,
     KIND_FOLLOWERS_PAGE,
+    KIND_PROFILE_BY_ID,
     LISTINGS,
     InstagramProvider,
     listing_kind,
@@ -108,6 +110,7 @@ FETCH_TYPES: dict[str, frozenset[str]] = {
     "comments": frozenset({FETCH_COMMENTS}),
     "reels": frozenset({FETCH_REELS}),
     "tagged": frozenset({FETCH_TAGGED}),
+    "profile_by_id": frozenset({FETCH_PROFILE_BY_ID}),
     "post_insights": frozenset({FETCH_INSIGHTS}),
     "profile_insights": frozenset({FETCH_INSIGHTS}),
 }
@@ -372,6 +375,20 @@ class InstagramCrawler(Crawler):
                     return tuple(found.items[: max(0, max_items)]), raws
 
         return await self._fallback(listing, attempt)
+
+    async def profile_by_id(self, profile_id: str) -> Fetched[InstagramProfile]:
+        """A profile by its numeric id (the ``profile_by_id`` chain), without posts."""
+        if not profile_id.isdigit():
+            raise BadInput(f"invalid Instagram profile id {profile_id[:40]!r}")
+
+        async def attempt(
+            provider: InstagramProvider, cred: Credential, base_url: str
+        ) -> tuple[InstagramProfile, list[RawResponse]]:
+            request = provider.profile_by_id_request(profile_id, cred, base_url)
+            raw = await self._execute(provider.name, KIND_PROFILE_BY_ID, request, cred)
+            return provider.parse_profile_by_id(raw), [raw]
+
+        return await self._fallback("profile_by_id", attempt)
 
     async def post_insights(
         self, handle: str, media_id: str, shortcode: str, post_type: str

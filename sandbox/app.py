@@ -5,6 +5,7 @@ live here, the others in their own modules (``PROVIDER_MODULES``). Graph and Arr
 
 * ``GET /graph/{version}/{user_id}?fields=business_discovery.username(h){...}&access_token=``
 * ``GET /arraybobo/ig/info_username/?user=h``
+* ``GET /arraybobo/ig/info_id/?id_user=pk`` (the profile by pk)
 * ``GET /arraybobo/ig/posts/?id_user=pk&end_cursor=c``
 * ``GET /arraybobo/ig/post_info/?shortcode=s``
 * ``GET /arraybobo/ig/tagged/?id_user=pk&end_cursor=c`` (web ``edge_user_to_photos_of_you``)
@@ -422,6 +423,28 @@ async def arraybobo_profile(request: web.Request) -> web.StreamResponse:
     return _finish(state, "arraybobo", _ok(state, _cdn.rewrite_body(request.app, body), early))
 
 
+async def arraybobo_profile_by_id(request: web.Request) -> web.StreamResponse:
+    """``ig/info_id/?id_user=pk``: the same mobile user answer as ``ig/info_username/``."""
+    state = request.app[STATE_KEY]
+    early = await _arraybobo(request, "profile_by_id")
+    if isinstance(early, web.Response):
+        return _finish(state, "arraybobo", early)
+    handle = request.app[PK_KEY].get(request.query.get("id_user", "").strip())
+    facts = data.facts_for(handle, state.reference()) if handle else None
+    if facts is None:
+        return _finish(
+            state,
+            "arraybobo",
+            _json_response({"message": "user not found", "status": "fail"}, status=404),
+        )
+    key = ("a-profile", facts.handle, state.reference())
+    body = state.payloads.get(key)
+    if body is None:
+        body = data.arraybobo_profile(facts)
+        state.payloads.put(key, body)
+    return _finish(state, "arraybobo", _ok(state, _cdn.rewrite_body(request.app, body), early))
+
+
 async def arraybobo_posts(request: web.Request) -> web.StreamResponse:
     state = request.app[STATE_KEY]
     early = await _arraybobo(request, "posts_page")
@@ -720,6 +743,7 @@ def build_app(
     app.router.add_get("/graph/{version}/{user_id}", graph_handler)
     app.router.add_get("/graph/{version}/{node}/insights", graph_insights_handler)
     app.router.add_get("/arraybobo/ig/info_username/", arraybobo_profile)
+    app.router.add_get("/arraybobo/ig/info_id/", arraybobo_profile_by_id)
     app.router.add_get("/arraybobo/ig/posts/", arraybobo_posts)
     app.router.add_get("/arraybobo/ig/post_info/", arraybobo_post)
     app.router.add_get("/arraybobo/ig/reels/", arraybobo_reels)

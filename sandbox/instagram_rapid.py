@@ -579,6 +579,19 @@ def _jotucker_profile(request: web.Request, g: Gate) -> web.Response:
     return _reply_body(request, g, body)
 
 
+def _jotucker_profile_by_id(request: web.Request, g: Gate) -> web.Response:
+    """``user_info_by_id``: Instagram's mobile ``users/{pk}/info`` answer passed through."""
+    facts = _facts_by_pk(request, request.query.get("user_id", ""))
+    if facts is None:
+        return _reply(request, g, _JT_NOT_FOUND, 404)
+    body = _cached(
+        request,
+        ("jt-profile-by-id", facts.handle),
+        lambda: data.dumps({"user": _mobile_user(facts), "status": "ok"}),
+    )
+    return _reply_body(request, g, body)
+
+
 def _jotucker_medias(request: web.Request, g: Gate) -> web.Response:
     facts = _facts_by_pk(request, request.query.get("user_id", ""))
     if facts is None:
@@ -903,6 +916,7 @@ def _rocket_followers(request: web.Request, g: Gate, body: dict[str, Any]) -> we
 _GET_ROUTES: dict[str, list[tuple[str, str, Callable[[web.Request, Gate], web.Response]]]] = {
     "jotucker": [
         ("user_info", "profile", _jotucker_profile),
+        ("user_info_by_id", "profile_by_id", _jotucker_profile_by_id),
         ("medias", "posts_page", _jotucker_medias),
         ("media_info", "post", _jotucker_media),
         ("followers", "followers_page", _jotucker_followers),

@@ -169,6 +169,14 @@ FLOWS = (
         description="Up to max_comments (1,000) comments of a post (post activity log, COMMENT).",
     ),
     Flow(
+        name="refresh_profile_by_profile_id",
+        platform="INSTAGRAM",
+        family="instagram",
+        fetch_type="profile_by_id",
+        params_model=ProfileIdParams,
+        description="The profile alone, by its numeric id (a renamed account is still found).",
+    ),
+    Flow(
         name="refresh_post_insights",
         platform="INSTAGRAM",
         family="instagram",

@@ -139,6 +139,13 @@ async def refresh_tagged_posts_by_profile_id(
     return FlowOutcome(fetched.provider, {POSTS: tuple(fetched.value)}, tuple(fetched.raw))
 
 
+async def refresh_profile_by_profile_id(
+    crawler: InstagramCrawler, params: dict[str, Any]
+) -> FlowOutcome:
+    fetched = await crawler.profile_by_id(params["profile_id"])
+    return FlowOutcome(fetched.provider, {PROFILES: (fetched.value,)}, tuple(fetched.raw))
+
+
 PROFILE_FLOWS = ("refresh_profile_by_handle", "refresh_profile_basic", "refresh_profile_custom")
 
 #: The inline refresh of the API (beat/intake/refresh.py) runs this one directly.
@@ -148,6 +155,7 @@ HANDLERS: dict[str, FlowHandler] = {
     **{flow: _profile_handler(flow) for flow in PROFILE_FLOWS},
     "refresh_post_by_shortcode": refresh_post_by_shortcode,
     "refresh_tagged_posts_by_profile_id": refresh_tagged_posts_by_profile_id,
+    "refresh_profile_by_profile_id": refresh_profile_by_profile_id,
     **instagram_insights.HANDLERS,
 }
 
@@ -186,6 +194,9 @@ def reparse_instagram(record: dict[str, Any]) -> FlowOutcome:
     if record.get("flow") in instagram_insights.HANDLERS:
         return instagram_insights.reparse_insights(record)
     raw = tuple(RawResponse.from_dict(item) for item in record["responses"])
+    if record.get("flow") == "refresh_profile_by_profile_id":
+        profile = PROVIDERS[record["provider"]].parse_profile_by_id(raw[0])
+        return FlowOutcome(record["provider"], {PROFILES: (profile,)}, raw)
     if record.get("flow") == "refresh_tagged_posts_by_profile_id":
         cap = record["params"]["max_posts"]
         posts = assemble_listing(PROVIDERS[record["provider"]], "tagged", raw, cap)

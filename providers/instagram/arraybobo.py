@@ -3,6 +3,7 @@
 The credential secret IS the headers dict: ``{"x-rapidapi-key": ..., "x-rapidapi-host": ...}``.
 
 * profile: ``GET {base}/ig/info_username/?user=h`` -> ``{"user": {...mobile API user...}}``
+* profile by id: ``GET {base}/ig/info_id/?id_user=pk`` -> the same ``{"user": {...}}``
 * posts:   ``GET {base}/ig/posts/?id_user=pk&end_cursor=c`` -> GraphQL timeline media
 * post:    ``GET {base}/ig/post_info/?shortcode=s`` -> ``{"data": {"shortcode_media": {...}}}``
 * tagged:  ``GET {base}/ig/tagged/?id_user=pk&end_cursor=c`` -> web GraphQL
@@ -25,6 +26,7 @@ from providers.instagram.base import (
     FETCH_POST,
     FETCH_POSTS,
     FETCH_PROFILE,
+    FETCH_PROFILE_BY_ID,
     FETCH_REELS,
     FETCH_TAGGED,
     ListingParse,
@@ -62,13 +64,15 @@ class ArrayBobo(RapidApiProvider):
     name: ClassVar[str] = "arraybobo"
     host: ClassVar[str] = RAPIDAPI_HOST
     supports: ClassVar[frozenset[str]] = frozenset(
-        {FETCH_PROFILE, FETCH_POSTS, FETCH_POST, FETCH_REELS, FETCH_TAGGED}
+        {FETCH_PROFILE, FETCH_PROFILE_BY_ID, FETCH_POSTS, FETCH_POST, FETCH_REELS, FETCH_TAGGED}
     )
     profile_includes_posts: ClassVar[bool] = False
 
     # -- requests (RapidApiProvider builds them from these endpoints) -------------------------
 
     profile_endpoint: ClassVar[Endpoint] = Endpoint("ig/info_username/", "user")
+    #: The same mobile user answer, asked by pk.
+    profile_by_id_endpoint: ClassVar[Endpoint] = Endpoint("ig/info_id/", "id_user")
     posts_endpoint: ClassVar[Endpoint] = Endpoint("ig/posts/", "id_user", cursor="end_cursor")
     post_endpoint: ClassVar[Endpoint] = Endpoint("ig/post_info/", "shortcode")
     listing_endpoints: ClassVar[Mapping[str, Endpoint]] = {

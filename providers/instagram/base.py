@@ -54,9 +54,11 @@ __all__ = [
     "FETCH_POST",
     "FETCH_POSTS",
     "FETCH_PROFILE",
+    "FETCH_PROFILE_BY_ID",
     "FETCH_REELS",
     "FETCH_TAGGED",
     "KIND_FOLLOWERS_PAGE",
+    "KIND_PROFILE_BY_ID",
     "LISTINGS",
     "FollowersParse",
     "InstagramProvider",
@@ -78,6 +80,8 @@ FETCH_REELS = "reels"
 FETCH_TAGGED = "tagged"
 #: Graph insights with the creator's own token.
 FETCH_INSIGHTS = "insights"
+#: A profile by its numeric id (pk) rather than its handle.
+FETCH_PROFILE_BY_ID = "profile_by_id"
 #: Paged listings about one target (a profile id, or a shortcode for likes and comments).
 LISTINGS = (
     FETCH_FOLLOWERS, FETCH_FOLLOWING, FETCH_LIKES, FETCH_COMMENTS, FETCH_REELS, FETCH_TAGGED,
@@ -85,6 +89,8 @@ LISTINGS = (
 
 #: ``RawResponse.kind`` of a followers page (the other kinds live in ``providers.http``).
 KIND_FOLLOWERS_PAGE = "followers_page"
+#: ``RawResponse.kind`` of a profile fetched by its id.
+KIND_PROFILE_BY_ID = "profile_by_id"
 
 
 def listing_kind(listing: str) -> str:
@@ -147,6 +153,11 @@ class InstagramProvider(ABC):  # noqa: B024 - no abstract methods on purpose: fe
     ) -> ProviderRequest:
         raise NotImplementedError(f"{self.name} does not fetch profiles")
 
+    def profile_by_id_request(
+        self, profile_id: str, credential: Credential, base_url: str
+    ) -> ProviderRequest:
+        raise NotImplementedError(f"{self.name} does not fetch profiles by id")
+
     def posts_request(
         self,
         profile: InstagramProfile,
@@ -196,6 +207,10 @@ class InstagramProvider(ABC):  # noqa: B024 - no abstract methods on purpose: fe
         """(profile, posts included in the answer, cursor of the next posts page or None)."""
         return self._guard(raw, self._parse_profile)
 
+    def parse_profile_by_id(self, raw: RawResponse) -> InstagramProfile:
+        """The profile of a by-id answer (posts, if any came along, are not kept)."""
+        return self._guard(raw, self._parse_profile_by_id)
+
     def parse_posts(self, raw: RawResponse) -> PostsParse:
         """(posts, cursor of the next page or None)."""
         return self._guard(raw, self._parse_posts)
@@ -209,12 +224,16 @@ class InstagramProvider(ABC):  # noqa: B024 - no abstract methods on purpose: fe
 
     def parse(
         self, raw: RawResponse
-    ) -> ProfileParse | PostsParse | InstagramPost | FollowersParse | ListingParse:
+    ) -> (
+        ProfileParse | PostsParse | InstagramPost | FollowersParse | ListingParse | InstagramProfile
+    ):
         """Dispatch on ``raw.kind``."""
         if raw.kind == KIND_PROFILE:
             return self.parse_profile(raw)
         if raw.kind == KIND_POSTS_PAGE:
             return self.parse_posts(raw)
+        if raw.kind == KIND_PROFILE_BY_ID:
+            return self.parse_profile_by_id(raw)
         if raw.kind == KIND_POST:
             return self.parse_post(raw)
         if raw.kind == KIND_FOLLOWERS_PAGE:
@@ -228,6 +247,10 @@ class InstagramProvider(ABC):  # noqa: B024 - no abstract methods on purpose: fe
 
     def _parse_profile(self, raw: RawResponse) -> ProfileParse:
         raise NotImplementedError(f"{self.name} does not fetch profiles")
+
+    def _parse_profile_by_id(self, raw: RawResponse) -> InstagramProfile:
+        # Most providers answer by id as they answer by handle.
+        return self._parse_profile(raw)[0]
 
     def _parse_posts(self, raw: RawResponse) -> PostsParse:
         raise NotImplementedError(f"{self.name} does not fetch posts pages")

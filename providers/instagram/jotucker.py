@@ -5,6 +5,9 @@ The credential secret IS the headers dict: ``{"x-rapidapi-key": ..., "x-rapidapi
 * profile:   ``GET {base}/user_info?user_name=h`` -> ``{"data": {"user": {...}}, "status": "ok"}``,
   the web ``web_profile_info`` user (``edge_followed_by.count``...) with its first timeline page
   (``edge_owner_to_timeline_media.edges`` + ``page_info.end_cursor``)
+* profile by id: ``GET {base}/user_info_by_id?user_id=pk`` -> ``{"user": {...}, "status": "ok"}``,
+  Instagram's mobile ``users/{pk}/info`` user (``pk``, ``follower_count``, ``account_type``...),
+  as the original read JoTucker profiles (beat reference §8)
 * posts:     ``GET {base}/medias?user_id=pk&batch_size=12&end_cursor=c`` ->
   ``{"data": {"user": {"edge_owner_to_timeline_media": {...}}}, "status": "ok"}``
 * post:      ``GET {base}/media_info?short_code=s`` ->
@@ -41,6 +44,7 @@ from providers.instagram.base import (
     FETCH_POST,
     FETCH_POSTS,
     FETCH_PROFILE,
+    FETCH_PROFILE_BY_ID,
     FollowersParse,
     ListingParse,
     PostsParse,
@@ -51,6 +55,7 @@ from providers.instagram.base import (
 from providers.instagram.rapidapi import (
     Endpoint,
     RapidApiProvider,
+    mobile_profile,
     web_comments,
     web_followers,
     web_post,
@@ -58,7 +63,7 @@ from providers.instagram.rapidapi import (
     web_timeline,
     web_user,
 )
-from providers.model import InstagramPost
+from providers.model import InstagramPost, InstagramProfile
 
 __all__ = ["RAPIDAPI_HOST", "JoTucker"]
 
@@ -71,8 +76,8 @@ class JoTucker(RapidApiProvider):
     name: ClassVar[str] = "jotucker"
     host: ClassVar[str] = RAPIDAPI_HOST
     supports: ClassVar[frozenset[str]] = frozenset(
-        {FETCH_PROFILE, FETCH_POSTS, FETCH_POST, FETCH_FOLLOWERS, FETCH_FOLLOWING, FETCH_LIKES,
-         FETCH_COMMENTS}
+        {FETCH_PROFILE, FETCH_PROFILE_BY_ID, FETCH_POSTS, FETCH_POST, FETCH_FOLLOWERS,
+         FETCH_FOLLOWING, FETCH_LIKES, FETCH_COMMENTS}
     )  # fmt: skip
     # The web profile carries the first 12 posts and the cursor of the next page.
     profile_includes_posts: ClassVar[bool] = True
@@ -80,6 +85,7 @@ class JoTucker(RapidApiProvider):
     # -- requests (RapidApiProvider builds them from these endpoints) -------------------------
 
     profile_endpoint: ClassVar[Endpoint] = Endpoint("user_info", "user_name")
+    profile_by_id_endpoint: ClassVar[Endpoint] = Endpoint("user_info_by_id", "user_id")
     posts_endpoint: ClassVar[Endpoint] = Endpoint(
         "medias", "user_id", cursor="end_cursor", fixed={"batch_size": str(POSTS_BATCH)}
     )
@@ -109,6 +115,12 @@ class JoTucker(RapidApiProvider):
 
     def _parse_profile(self, raw: RawResponse) -> ProfileParse:
         return web_profile_with_posts(self._user(raw), "data.user")
+
+    def _parse_profile_by_id(self, raw: RawResponse) -> InstagramProfile:
+        payload = self._payload(raw)
+        if payload.get("user") is None:
+            raise TargetNotFound("profile by id: no such user")
+        return mobile_profile(expect_dict(payload["user"], "user"), "user")
 
     def _parse_posts(self, raw: RawResponse) -> PostsParse:
         timeline = field_dict(self._user(raw), "edge_owner_to_timeline_media", "data.user")

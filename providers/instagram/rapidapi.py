@@ -641,6 +641,7 @@ class RapidApiProvider(HeaderSecretAdapter, InstagramProvider):
     profile id, not the handle: a renamed account keeps its id."""
 
     profile_endpoint: ClassVar[Endpoint | None] = None
+    profile_by_id_endpoint: ClassVar[Endpoint | None] = None
     posts_endpoint: ClassVar[Endpoint | None] = None
     post_endpoint: ClassVar[Endpoint | None] = None
     followers_endpoint: ClassVar[Endpoint | None] = None
@@ -658,6 +659,13 @@ class RapidApiProvider(HeaderSecretAdapter, InstagramProvider):
         if self.profile_endpoint is None:
             return super().profile_request(handle, credential, base_url)
         return self._call(self.profile_endpoint, handle, None, credential, base_url)
+
+    def profile_by_id_request(
+        self, profile_id: str, credential: Credential, base_url: str
+    ) -> ProviderRequest:
+        if self.profile_by_id_endpoint is None:
+            return super().profile_by_id_request(profile_id, credential, base_url)
+        return self._call(self.profile_by_id_endpoint, profile_id, None, credential, base_url)
 
     def posts_request(
         self,

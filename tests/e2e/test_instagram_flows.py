@@ -61,3 +61,38 @@ def test_profile_flows_end_to_end(stack: Stack) -> None:
     assert {"flows.main", "flows.basic", "flows.custom"} <= set(by_handle)
     assert (basic_posts, custom_posts) == (0, 4)
     assert tagged.provider == "arraybobo" and "posts=3" in str(tagged.data)
+
+
+def test_profile_by_profile_id_end_to_end(stack: Stack) -> None:
+    """By id through the profile_by_id chain (jotucker, then arraybobo when jotucker fails):
+    the account row is found by its id, the handle comes from the answer."""
+    defs = build_definitions(load_settings())
+    stack.submit("refresh_profile_basic", [{"profile_id": "1", "handle": "byid.one"}])
+    with dg.DagsterInstance.get() as instance:
+        drive_until_drained(defs, instance, stack.queue, [PROFILES])
+        with stack.engine.connect() as conn:
+            pk = conn.execute(select(instagram_account.c.profile_id)).scalar_one()
+            conn.execute(
+                instagram_account.update().values(handle="old.name", followers=None)
+            )  # as if renamed since, and its counts unknown
+            conn.commit()
+        stack.submit("refresh_profile_by_profile_id", [{"profile_id": int(pk)}])
+        drive_until_drained(defs, instance, stack.queue, [PROFILES])
+        stack.fault("jotucker", "server_error")
+        stack.submit("refresh_profile_by_profile_id", [{"profile_id": pk}])
+        drive_until_drained(defs, instance, stack.queue, [PROFILES])
+    assert stack.statuses() == {"COMPLETE": 3}
+    with stack.engine.connect() as conn:
+        account = conn.execute(select(instagram_account)).mappings().one()
+        providers = (
+            conn.execute(
+                select(scrape_request_log.c.provider)
+                .where(scrape_request_log.c.flow == "refresh_profile_by_profile_id")
+                .order_by(scrape_request_log.c.id)
+            )
+            .scalars()
+            .all()
+        )
+    assert providers == ["jotucker", "arraybobo"]
+    assert (account["profile_id"], account["handle"]) == (pk, "byid.one")
+    assert account["followers"] is not None

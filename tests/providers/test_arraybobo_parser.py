@@ -33,7 +33,9 @@ CRED = Credential(
 
 def test_registry_entry() -> None:
     assert isinstance(PROVIDERS["arraybobo"], ArrayBobo)
-    assert BOBO.supports == frozenset({"profile", "posts", "post", "reels", "tagged"})
+    assert BOBO.supports == frozenset(
+        {"profile", "profile_by_id", "posts", "post", "reels", "tagged"}
+    )
     assert not BOBO.profile_includes_posts
 
 

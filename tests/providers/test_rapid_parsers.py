@@ -76,7 +76,16 @@ def rapid_cred(provider: str, key: str = "rk-secret-000123") -> Credential:
         (
             "jotucker",
             JoTucker,
-            {"profile", "posts", "post", "followers", "following", "likes", "comments"},
+            {
+                "profile",
+                "profile_by_id",
+                "posts",
+                "post",
+                "followers",
+                "following",
+                "likes",
+                "comments",
+            },
             True,
         ),
         ("rocketapi", RocketApi, {"profile", "post", "followers"}, True),
