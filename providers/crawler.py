@@ -410,6 +410,27 @@ class InstagramCrawler(Crawler):
 
         return await self._fallback("post_insights", attempt, credential_handle=clean)
 
+    async def story_insights(
+        self, handle: str, story_id: str, shortcode: str
+    ) -> Fetched[PostInsights]:
+        """A story's counters and navigation (taps, exits, swipes), with its creator's token."""
+        clean = normalize_handle(handle)
+        if not story_id.isdigit():
+            raise BadInput(f"invalid Instagram story id {story_id[:40]!r}")
+
+        async def attempt(
+            provider: Any, cred: Credential, base_url: str
+        ) -> tuple[PostInsights, list[RawResponse]]:
+            raws = []
+            for request in insights.story_insights_requests(
+                story_id, cred, base_url, provider.version
+            ):
+                kind = insights.KIND_STORY_INSIGHTS
+                raws.append(await self._execute(provider.name, kind, request, cred))
+            return insights.assemble_story_insights(story_id, shortcode, clean, raws), raws
+
+        return await self._fallback("post_insights", attempt, credential_handle=clean)
+
     async def profile_insights(self, handle: str) -> Fetched[ProfileInsights]:
         """Follower, reached and engaged demographics of a creator (its own Graph token)."""
         clean = normalize_handle(handle)

@@ -316,7 +316,8 @@ async def graph_insights_handler(request: web.Request) -> web.StreamResponse:
         status, body = _graph_insights.user_insights(node, dict(request.query))
     elif node.isdigit():
         metrics = [m for m in request.query.get("metric", "").split(",") if m]
-        status, body = _graph_insights.media_insights(node, metrics, version)
+        breakdown = request.query.get("breakdown", "")
+        status, body = _graph_insights.media_insights(node, metrics, version, breakdown)
     else:
         return _finish(state, "graphapi", _graph_unknown_node(node))
     return _finish(state, "graphapi", _json_response(body, status=status))

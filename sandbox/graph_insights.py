@@ -22,7 +22,9 @@ RETIRED_MEDIA_METRICS = frozenset({"impressions", "plays", "engagement", "video_
 MEDIA_METRICS = frozenset({
     "likes", "reach", "impressions", "comments", "engagement", "saved", "shares", "plays",
     "total_interactions", "video_views", "views", "ig_reels_avg_watch_time",
+    "replies", "follows", "profile_visits", "navigation",
 })  # fmt: skip
+NAVIGATION_ACTIONS = ("tap_forward", "tap_back", "tap_exit", "swipe_forward")
 DEMOGRAPHIC_METRICS = frozenset(
     {"follower_demographics", "reached_audience_demographics", "engaged_audience_demographics"}
 )
@@ -45,8 +47,16 @@ def _major(version: str) -> int:
     return int(head) if head.isdigit() else 0
 
 
-def media_insights(media_id: str, metrics: list[str], version: str) -> tuple[int, dict[str, Any]]:
-    """(status, body) of a media insights call."""
+def media_insights(
+    media_id: str, metrics: list[str], version: str, breakdown: str = ""
+) -> tuple[int, dict[str, Any]]:
+    """(status, body) of a media insights call; ``navigation`` by
+    ``story_navigation_action_type`` answers in ``total_value.breakdowns`` as Graph does."""
+    if breakdown:
+        if breakdown != "story_navigation_action_type" or metrics != ["navigation"]:
+            return 400, _error("(#100) The breakdown story_navigation_action_type is only "
+                               "available for the navigation metric")  # fmt: skip
+        return 200, {"data": [_navigation(media_id)]}
     for metric in metrics:
         if metric not in MEDIA_METRICS:
             return 400, _error(f"(#100) metric[0] must be one of the following values: "
@@ -68,6 +78,26 @@ def media_insights(media_id: str, metrics: list[str], version: str) -> tuple[int
         for metric in metrics
     ]
     return 200, {"data": data}
+
+
+def _navigation(media_id: str) -> dict[str, Any]:
+    results = [
+        {"dimension_values": [action], "value": number(media_id, "navigation", action, high=300)}
+        for action in NAVIGATION_ACTIONS
+    ]
+    return {
+        "name": "navigation",
+        "period": "lifetime",
+        "title": "Navigation",
+        "description": "Total number of actions taken from your story.",
+        "total_value": {
+            "value": sum(r["value"] for r in results),
+            "breakdowns": [
+                {"dimension_keys": ["story_navigation_action_type"], "results": results}
+            ],
+        },
+        "id": f"{media_id}/insights/navigation/lifetime",
+    }
 
 
 def user_insights(user_id: str, query: dict[str, str]) -> tuple[int, dict[str, Any]]:

@@ -80,6 +80,16 @@ class PostInsightsParams(FlowParams):
     post_type: Literal["image", "reels", "carousel", "video"]
 
 
+class StoryInsightsParams(FlowParams):
+    """The original's params: the story (Graph media id and our shortcode for it), its
+    creator's id and handle (whose own Graph token reads it)."""
+
+    story_id: ProfileId = Field(description="Graph media id of the story")
+    shortcode: Shortcode
+    profile_id: ProfileId
+    handle: Handle
+
+
 FAMILIES = (
     Family(
         name="instagram",
@@ -183,6 +193,15 @@ FLOWS = (
         fetch_type="post_insights",
         params_model=PostInsightsParams,
         description="Lifetime insights of a post, with its creator's own Graph token.",
+    ),
+    Flow(
+        name="refresh_story_insights",
+        platform="INSTAGRAM",
+        family="instagram",
+        fetch_type="post_insights",
+        params_model=StoryInsightsParams,
+        description="A story's counters and navigation (taps forward/back, exits, swipes), "
+        "with its creator's own Graph token.",
     ),
     Flow(
         name="refresh_profile_insights",

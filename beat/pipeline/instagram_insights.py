@@ -34,7 +34,15 @@ async def refresh_profile_insights(
     return FlowOutcome(fetched.provider, {PROFILE_INSIGHTS: (fetched.value,)}, tuple(fetched.raw))
 
 
+async def refresh_story_insights(crawler: InstagramCrawler, params: dict[str, Any]) -> FlowOutcome:
+    fetched = await crawler.story_insights(
+        params["handle"], params["story_id"], params["shortcode"]
+    )
+    return FlowOutcome(fetched.provider, {POST_INSIGHTS: (fetched.value,)}, tuple(fetched.raw))
+
+
 HANDLERS: dict[str, FlowHandler] = {
+    "refresh_story_insights": refresh_story_insights,
     "refresh_post_insights": refresh_post_insights,
     "refresh_profile_insights": refresh_profile_insights,
 }
@@ -66,5 +74,10 @@ def reparse_insights(record: dict[str, Any]) -> FlowOutcome:
         )  # fmt: skip
         return FlowOutcome(provider, {POST_INSIGHTS: (found,)}, raw)
     handle = params["handle"].lower()
+    if record["flow"] == "refresh_story_insights":
+        story = insights.assemble_story_insights(
+            params["story_id"], params["shortcode"], handle, list(raw)
+        )
+        return FlowOutcome(provider, {POST_INSIGHTS: (story,)}, raw)
     audience = insights.assemble_profile_insights(handle, _graph_user_id(raw[0]), list(raw))
     return FlowOutcome(provider, {PROFILE_INSIGHTS: (audience,)}, raw)

@@ -28,6 +28,11 @@ _POST_COLUMNS = {
     "shares": "shares", "views": "views", "impressions": "impressions", "plays": "plays",
     "engagement": "engagement", "total_interactions": "interactions",
     "video_views": "video_views",
+    # stories
+    "replies": "replies", "follows": "follows", "profile_visits": "profile_visits",
+    "navigation": "navigation", "tap_forward": "taps_forward", "tap_back": "taps_back",
+    "tap_exit": "exits", "automatic_forward": "automatic_forward",
+    "swipe_forward": "swipe_forward",
 }  # fmt: skip
 
 

@@ -8,7 +8,10 @@ from sqlalchemy import BigInteger, Column, String, Table
 from beat.store.models import Id, Json, UTCDateTime, metadata
 
 _POST_COUNTERS = ("reach", "likes", "comments", "saved", "shares", "views", "impressions",
-                  "plays", "engagement", "interactions", "video_views")  # fmt: skip
+                  "plays", "engagement", "interactions", "video_views",
+                  # a story's: replies, follows, profile visits and its navigation (taps, exits)
+                  "replies", "follows", "profile_visits", "navigation", "taps_forward",
+                  "taps_back", "exits", "automatic_forward", "swipe_forward")  # fmt: skip
 
 instagram_post_insights = Table(
     "instagram_post_insights",

@@ -71,20 +71,46 @@ def test_insights_end_to_end(stack: Stack) -> None:
             [{"shortcode": post.shortcode, "handle": CREATOR, "post_id": post.post_id,
               "post_type": "image"}],
         )  # fmt: skip
+        stack.submit(
+            "refresh_story_insights",
+            [{"story_id": "1790009", "shortcode": "STORY9", "profile_id": profile_id,
+              "handle": CREATOR}],
+        )  # fmt: skip
         drive_until_drained(defs, instance, stack.queue, [PROFILES])
         materialized = instance.fetch_materializations(
             dg.AssetKey("instagram_profile_insights"), limit=1
         ).records
-    assert stack.statuses() == {"COMPLETE": 3}
+    assert stack.statuses() == {"COMPLETE": 4}
     assert materialized
     with stack.engine.connect() as conn:
-        stored_post = conn.execute(select(instagram_post_insights)).mappings().one()
+        stored_post = (
+            conn.execute(
+                select(instagram_post_insights).where(
+                    instagram_post_insights.c.shortcode == post.shortcode
+                )
+            )
+            .mappings()
+            .one()
+        )
+        story = (
+            conn.execute(
+                select(instagram_post_insights).where(
+                    instagram_post_insights.c.shortcode == "STORY9"
+                )
+            )
+            .mappings()
+            .one()
+        )
         audience = conn.execute(select(instagram_profile_insights)).mappings().one()
         providers = set(
             conn.execute(
                 select(scrape_request_log.c.provider).where(
                     scrape_request_log.c.flow.in_(
-                        ["refresh_post_insights", "refresh_profile_insights"]
+                        [
+                            "refresh_post_insights",
+                            "refresh_profile_insights",
+                            "refresh_story_insights",
+                        ]
                     )
                 )
             ).scalars()
@@ -94,6 +120,10 @@ def test_insights_end_to_end(stack: Stack) -> None:
     assert stored_post["reach"] == number(post.post_id, "reach")
     assert stored_post["interactions"] == number(post.post_id, "total_interactions")
     assert stored_post["impressions"] is None  # retired by Graph v22; not asked
+    assert (story["post_type"], story["post_id"]) == ("story", "1790009")
+    assert story["taps_forward"] == number("1790009", "navigation", "tap_forward", high=300)
+    assert story["exits"] == number("1790009", "navigation", "tap_exit", high=300)
+    assert story["replies"] == number("1790009", "replies")
     # Keyed by the stored account's id, so the read API finds it.
     assert (audience["profile_id"], audience["graph_user_id"]) == (profile_id, DEFAULT_USER_ID)
     follower_metric, reached_metric = "follower_demographics", "reached_audience_demographics"

@@ -14,9 +14,13 @@ from providers.errors import MalformedResponse, NoProviderAvailable
 from providers.http import RawResponse
 from providers.instagram import graph_insights as insights
 from sandbox import RunningSandbox
-from sandbox.graph_insights import number
+from sandbox.graph_insights import NAVIGATION_ACTIONS, number
 
-KIND_OF = {"refresh_post_insights": POST_INSIGHTS, "refresh_profile_insights": PROFILE_INSIGHTS}
+KIND_OF = {
+    "refresh_story_insights": POST_INSIGHTS,
+    "refresh_post_insights": POST_INSIGHTS,
+    "refresh_profile_insights": PROFILE_INSIGHTS,
+}
 Recorded = Callable[[str], RawResponse]
 CRED = Credential("g", "graphapi", {"token": "EAAGtok-secret", "user_id": "17841400000000001"})
 
@@ -92,8 +96,16 @@ async def test_sandbox_answers_like_graph(
     engaged = audience.value.audience["engaged"]["country"]["US"]
     assert engaged == number(uid, "engaged_audience_demographics", "US", high=900)
     assert set(reached["gender_age"]) == {"female", "male", "uncategorized"}
+    story = await crawler.story_insights("creator.one", "1790002", "STORY1")
+    assert len(story.raw) == 2
+    nav = {a: number("1790002", "navigation", a, high=300) for a in NAVIGATION_ACTIONS}
+    assert {k: story.value.metrics[k] for k in nav} == nav
+    assert story.value.metrics["navigation"] == sum(nav.values())
+    assert story.value.metrics["replies"] == number("1790002", "replies")
     # A backfill re-parses the stored answers into the same result.
     for flow, params, fetched in (
+        ("refresh_story_insights", {"story_id": "1790002", "shortcode": "STORY1",
+                                    "profile_id": "1", "handle": "creator.one"}, story),
         ("refresh_post_insights", {"shortcode": "ABCD", "handle": "creator.one",
                                    "post_id": "1790001", "post_type": "reels"}, post),
         ("refresh_profile_insights", {"handle": "creator.one"}, audience),

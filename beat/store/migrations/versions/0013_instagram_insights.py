@@ -23,7 +23,10 @@ depends_on: str | Sequence[str] | None = None
 _id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 _json = sa.JSON().with_variant(JSONB(), "postgresql")
 _COUNTERS = ("reach", "likes", "comments", "saved", "shares", "views", "impressions", "plays",
-             "engagement", "interactions", "video_views")  # fmt: skip
+             "engagement", "interactions", "video_views",
+                  # a story's: replies, follows, profile visits and its navigation (taps, exits)
+                  "replies", "follows", "profile_visits", "navigation", "taps_forward",
+                  "taps_back", "exits", "automatic_forward", "swipe_forward")  # fmt: skip
 _MAPS = tuple(
     f"{who}_{breakdown}"
     for who in ("audience", "reached", "engaged")
