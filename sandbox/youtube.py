@@ -1010,7 +1010,14 @@ _DATA_ROUTES: dict[str, tuple[str, Callable[[web.Request], bytes | web.Response]
     "playlistItems": ("playlist_page", _playlist_items),
     "videos": ("videos", _videos),
     "search": ("search", lambda r: _search(r, with_snippet=True)),
+    "commentThreads": ("comment_threads", lambda r: _comment_threads(r)),
 }
+
+
+def _comment_threads(request: web.Request) -> bytes | web.Response:
+    from sandbox.youtube_comments import comment_threads
+
+    return comment_threads(request)
 
 
 # ------------------------------------------------------------------------------ handlers

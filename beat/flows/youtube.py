@@ -44,6 +44,12 @@ class PostIdParams(FlowParams):
     post_id: VideoId
 
 
+class PostCommentsParams(FlowParams):
+    shortcode: VideoId
+    # As the original's fetch_post_comments (Instagram) default.
+    max_comments: int = Field(default=1000, ge=1, le=10_000)
+
+
 class ChannelPostsParams(FlowParams):
     channel_id: ChannelId
     filter: DateRange | None = None
@@ -179,6 +185,12 @@ FLOWS = (
         "post_type",
         PostIdParams,
         "A video, marked short or video by what youtube.com/shorts/{id} answers.",
+    ),
+    _flow(
+        "fetch_yt_post_comments",
+        "comments",
+        PostCommentsParams,
+        "A video's newest top-level comments (max_comments), each a COMMENT activity.",
     ),
     _export("fetch_channels_csv", "channel", ChannelsExportParams, "Channels by id."),
     _export(

@@ -17,14 +17,22 @@ from sqlalchemy import Connection
 
 from beat.pipeline.family import FamilyPipeline, FlowHandler, FlowOutcome, WriteContext
 from beat.store.youtube import upsert_youtube
+from beat.store.youtube_social import upsert_comments
 from providers.http import RawResponse
 from providers.youtube.base import KIND_VIDEOS, uploads_playlist_for
-from providers.youtube.crawler import YouTubeCrawler, reparse_channels, reparse_videos
+from providers.youtube.comments import YouTubeComment
+from providers.youtube.crawler import (
+    YouTubeCrawler,
+    reparse_channels,
+    reparse_comments,
+    reparse_videos,
+)
 from providers.youtube.model import YouTubeChannel, YouTubeVideo
 from providers.youtube.shorts import KIND_SHORTS_PAGE, YtShorts
 
 CHANNELS = "channels"
 VIDEOS = "videos"
+COMMENTS = "comments"
 
 
 @dataclass(frozen=True)
@@ -45,6 +53,12 @@ class ObservedVideo:
     keywords: tuple[str, ...] = ()
     #: "short" or "video" as YouTube itself answered (refresh_yt_post_type); None: not asked.
     post_type: str | None = None
+
+
+@dataclass(frozen=True)
+class ObservedComment:
+    comment: YouTubeComment
+    observed_at: datetime
 
 
 def observed_at(raws: Sequence[RawResponse]) -> datetime:
@@ -90,6 +104,10 @@ def outcome_from(
             if _within(v, start, end)
         )
         return FlowOutcome(provider, {VIDEOS: rows}, raws)
+    if flow == "fetch_yt_post_comments":
+        found = parsed if parsed is not None else reparse_comments(raws)
+        comments = tuple(ObservedComment(c, seen) for c in found[: params["max_comments"]])
+        return FlowOutcome(provider, {COMMENTS: comments}, raws)
     if flow == "refresh_yt_post_type":
         shorts = [r for r in raws if r.kind == KIND_SHORTS_PAGE]
         is_short = YtShorts().parse_is_short(shorts[-1])
@@ -182,7 +200,17 @@ async def refresh_yt_post_type(crawler: YouTubeCrawler, params: dict[str, Any]) 
     return outcome_from("refresh_yt_post_type", params, details.provider, raws)
 
 
+async def fetch_yt_post_comments(
+    crawler: YouTubeCrawler, params: dict[str, Any]
+) -> FlowOutcome:
+    fetched = await crawler.comments(params["shortcode"], params["max_comments"])
+    return outcome_from(
+        "fetch_yt_post_comments", params, fetched.provider, tuple(fetched.raw), fetched.value
+    )
+
+
 HANDLERS: dict[str, FlowHandler] = {
+    "fetch_yt_post_comments": fetch_yt_post_comments,
     "refresh_yt_post_type": refresh_yt_post_type,
     "refresh_yt_profiles": refresh_yt_profiles,
     "refresh_yt_posts": refresh_yt_posts,
@@ -196,6 +224,8 @@ def write_youtube(conn: Connection, outcomes: Sequence[FlowOutcome], ctx: WriteC
     channels = [(c, o.provider) for o in outcomes for c in o.of(CHANNELS)]
     videos = [(v, o.provider) for o in outcomes for v in o.of(VIDEOS)]
     upsert_youtube(conn, channels, videos, publish=not ctx.rebuild)
+    comments = [(c, o.provider) for o in outcomes for c in o.of(COMMENTS)]
+    upsert_comments(conn, comments, publish=not ctx.rebuild)
 
 
 def reparse_youtube(record: dict[str, Any]) -> FlowOutcome:
@@ -211,7 +241,7 @@ def _target(params: dict[str, Any]) -> str | None:
 
 PIPELINE = FamilyPipeline(
     family="youtube",
-    kinds=(CHANNELS, VIDEOS),
+    kinds=(CHANNELS, VIDEOS, COMMENTS),
     handlers=HANDLERS,
     write=write_youtube,
     reparse=reparse_youtube,

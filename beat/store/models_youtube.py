@@ -80,3 +80,23 @@ youtube_post = Table(
     Column("keywords", Json),
     *_stamps(),
 )
+
+youtube_comment = Table(
+    "youtube_comment",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("comment_id", String, nullable=False, unique=True),
+    #: The video commented on (youtube_post.shortcode) and its channel.
+    Column("shortcode", String, nullable=False, index=True),
+    Column("channel_id", String),
+    #: Who commented: a channel id (the activity's actor_profile_id) and its display name.
+    Column("author_channel_id", String, index=True),
+    Column("author_name", String),
+    Column("text", Text),
+    Column("likes", BigInteger),
+    Column("replies", BigInteger),
+    Column("is_public", Boolean),
+    Column("published_at", UTCDateTime()),
+    Column("edited_at", UTCDateTime()),
+    *_stamps(),
+)

@@ -4,7 +4,7 @@ import dagster as dg
 
 from beat.flows import FAMILIES
 from beat.pipeline import exports
-from beat.pipeline.youtube import CHANNELS, PIPELINE, VIDEOS
+from beat.pipeline.youtube import CHANNELS, COMMENTS, PIPELINE, VIDEOS
 from beat_dagster.assets.batches import build_batch_assets
 
 youtube_batch, youtube_batch_job = build_batch_assets(
@@ -22,6 +22,14 @@ youtube_batch, youtube_batch_job = build_batch_assets(
             description="YouTube videos and shorts (table youtube_post; history in post_log).",
             group_name="youtube",
             kinds={"sql"},
+        ),
+        COMMENTS: dg.AssetSpec(
+            "youtube_comments",
+            description="Top-level comments on YouTube videos (table youtube_comment; each one "
+            "a COMMENT post_activity_log_events).",
+            group_name="youtube",
+            kinds={"sql"},
+            deps=["youtube_videos"],
         ),
     },
     lambda resource, session, credentials, hook, _objects: resource.youtube(

@@ -26,6 +26,7 @@ from providers.credentials import Credential
 from providers.errors import BadInput, TargetNotFound
 from providers.http import ProviderRequest, RawResponse
 from providers.parsing import expect_dict, guard, opt_dict, opt_str
+from providers.youtube.comments import KIND_COMMENTS, CommentsPage
 from providers.youtube.model import SearchResult, YouTubeChannel, YouTubeVideo
 
 __all__ = [
@@ -200,6 +201,11 @@ class YouTubeProvider(ABC):  # noqa: B024 - capabilities are opt-in, none is abs
     ) -> ProviderRequest:
         raise NotImplementedError(f"{self.name} does not search")
 
+    def comments_request(
+        self, video_id: str, cursor: str | None, credential: Credential, base_url: str
+    ) -> ProviderRequest:
+        raise NotImplementedError(f"{self.name} does not fetch comments")
+
     # -- parsers (pure) -----------------------------------------------------------------------
 
     def parse_channel(self, raw: RawResponse) -> YouTubeChannel:
@@ -218,6 +224,9 @@ class YouTubeProvider(ABC):  # noqa: B024 - capabilities are opt-in, none is abs
     def parse_search(self, raw: RawResponse) -> SearchPage:
         return self._guard(raw, self._parse_search)
 
+    def parse_comments(self, raw: RawResponse) -> CommentsPage:
+        return self._guard(raw, self._parse_comments)
+
     def parse(self, raw: RawResponse) -> Any:
         """Dispatch on ``raw.kind``."""
         parsers: dict[str, Callable[[RawResponse], Any]] = {
@@ -226,6 +235,7 @@ class YouTubeProvider(ABC):  # noqa: B024 - capabilities are opt-in, none is abs
             KIND_PLAYLIST_PAGE: self.parse_video_ids,
             KIND_VIDEOS: self.parse_videos,
             KIND_SEARCH: self.parse_search,
+            KIND_COMMENTS: self.parse_comments,
         }
         parser = parsers.get(raw.kind)
         if parser is None:
@@ -251,6 +261,9 @@ class YouTubeProvider(ABC):  # noqa: B024 - capabilities are opt-in, none is abs
 
     def _parse_search(self, raw: RawResponse) -> SearchPage:
         raise NotImplementedError(f"{self.name} does not search")
+
+    def _parse_comments(self, raw: RawResponse) -> CommentsPage:
+        raise NotImplementedError(f"{self.name} does not fetch comments")
 
     def _guard(self, raw: RawResponse, fn: Callable[[RawResponse], T]) -> T:
         """Run a parser under ``providers.parsing.guard``: only ProviderError escapes."""

@@ -47,6 +47,7 @@ from providers.youtube.base import (
     normalize_query,
     normalize_video_id,
 )
+from providers.youtube.comments import CAP_COMMENTS, KIND_COMMENTS, YouTubeComment
 from providers.youtube.model import SearchResult, YouTubeChannel, YouTubeVideo
 from providers.youtube.shorts import CAP_POST_TYPE, KIND_SHORTS_PAGE, YtShorts
 from providers.youtube.ytapi import ACCESS_TOKEN_FIELD, YtApi
@@ -57,6 +58,7 @@ __all__ = [
     "MAX_PAGES",
     "YouTubeCrawler",
     "reparse_channels",
+    "reparse_comments",
     "reparse_videos",
 ]
 
@@ -72,6 +74,7 @@ DEFAULT_CHAINS: dict[str, list[ChainEntry]] = {
     "search": ["ytapitoken", "yt-search"],
     # Only YouTube itself can say whether a video is a Short.
     "post_type": ["yt-shorts"],
+    "comments": ["ytapitoken", "ytapi"],
 }
 
 FETCH_TYPES: dict[str, frozenset[str]] = {
@@ -80,11 +83,13 @@ FETCH_TYPES: dict[str, frozenset[str]] = {
     "videos": frozenset({CAP_VIDEOS}),
     "search": frozenset({CAP_SEARCH}),
     "post_type": frozenset({CAP_POST_TYPE}),
+    "comments": frozenset({CAP_COMMENTS}),
 }
 
 #: A listing never reads more pages than this (a provider looping on its cursor stops here).
 MAX_PAGES = 200
 MAX_IDS = 5000
+MAX_COMMENTS = 10_000
 #: Refresh an access token this long before Google says it expires.
 TOKEN_MARGIN_SECONDS = 60.0
 
@@ -126,6 +131,22 @@ def reparse_videos(
         else:
             raise ValueError(f"unexpected raw response kind {raw.kind!r}")
     return _in_order(videos, ids) if ids else _in_order(videos, [v.video_id for v in videos])
+
+
+def reparse_comments(
+    raws: Sequence[RawResponse], providers: Mapping[str, YouTubeProvider] = PROVIDERS
+) -> list[YouTubeComment]:
+    """Rebuild a ``comments`` result from its stored comment pages (no network)."""
+    found: dict[str, YouTubeComment] = {}
+    for raw in raws:
+        provider = providers.get(raw.provider)
+        if provider is None:
+            raise ValueError(f"unknown provider {raw.provider!r}")
+        if raw.kind != KIND_COMMENTS:
+            raise ValueError(f"unexpected raw response kind {raw.kind!r}")
+        for comment in provider.parse_comments(raw)[0]:
+            found.setdefault(comment.comment_id, comment)
+    return list(found.values())
 
 
 def reparse_channels(
@@ -279,6 +300,37 @@ class YouTubeCrawler(Crawler):
             return results[:max_results], raws
 
         return await self._fallback("search", attempt)
+
+    async def comments(
+        self, video_id: str, max_comments: int = 100
+    ) -> Fetched[list[YouTubeComment]]:
+        """A video's newest top-level comments (at most ``max_comments``), all pages from one
+        provider. Comments turned off: an empty list."""
+        clean = normalize_video_id(video_id)
+        if not isinstance(max_comments, int) or not 0 < max_comments <= MAX_COMMENTS:
+            raise BadInput(f"max_comments must be within 1..{MAX_COMMENTS}")
+
+        async def attempt(
+            provider: YouTubeProvider, cred: Credential, base_url: str
+        ) -> tuple[list[YouTubeComment], list[RawResponse]]:
+            found: list[YouTubeComment] = []
+            raws: list[RawResponse] = []
+            cursor: str | None = None
+            seen: set[str | None] = set()
+            while len(found) < max_comments and len(raws) < MAX_PAGES:
+                seen.add(cursor)
+                raw = await self._call(
+                    provider, cred, base_url, KIND_COMMENTS, provider.comments_request, clean,
+                    cursor,
+                )  # fmt: skip
+                raws.append(raw)
+                page, cursor = provider.parse_comments(raw)
+                found.extend(page)
+                if not page or cursor is None or cursor in seen:
+                    break
+            return found[:max_comments], raws
+
+        return await self._fallback("comments", attempt)
 
     async def is_short(self, video_id: str) -> Fetched[bool]:
         """Whether YouTube serves ``video_id`` in its Shorts player (not a duration guess)."""

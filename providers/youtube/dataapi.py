@@ -54,7 +54,13 @@ from providers.youtube.base import (
     thumbnails_json,
     uploads_playlist_for,
 )
-from providers.youtube.errors import data_api_error
+from providers.youtube.comments import (
+    CAP_COMMENTS,
+    CommentsPage,
+    comment_from_thread,
+    comments_params,
+)
+from providers.youtube.errors import data_api_error, error_reasons
 from providers.youtube.model import (
     SearchKind,
     SearchResult,
@@ -215,6 +221,14 @@ def _items(payload: dict[str, Any]) -> list[dict[str, Any]]:
     return [expect_dict(item, f"items[{i}]") for i, item in enumerate(items)]
 
 
+def _reasons(raw: RawResponse) -> set[str]:
+    try:
+        envelope = json.loads(raw.body).get("error")
+    except (ValueError, AttributeError):
+        return set()
+    return error_reasons(envelope) if isinstance(envelope, dict) else set()
+
+
 # --------------------------------------------------------------------------- the parsers
 
 
@@ -270,6 +284,15 @@ class DataApiParsers(YouTubeProvider):
         items = _items(self._payload(raw))
         return [video_from_item(item, f"items[{i}]") for i, item in enumerate(items)]
 
+    def _parse_comments(self, raw: RawResponse) -> CommentsPage:
+        """A commentThreads page; comments turned off are no comments, not a fault."""
+        if raw.status == 403 and "commentsDisabled" in _reasons(raw):
+            return [], None
+        payload = self._payload(raw)
+        items = _items(payload)
+        comments = [comment_from_thread(item, f"items[{i}]") for i, item in enumerate(items)]
+        return comments, _next_token(payload)
+
     def _parse_search(self, raw: RawResponse) -> SearchPage:
         payload = self._payload(raw)
         results = [_search_result(item, f"items[{i}]") for i, item in enumerate(_items(payload))]
@@ -284,7 +307,7 @@ class YtApiToken(DataApiParsers):
 
     name: ClassVar[str] = "ytapitoken"
     supports: ClassVar[frozenset[str]] = frozenset(
-        {CAP_CHANNEL, CAP_VIDEO_IDS, CAP_VIDEOS, CAP_SEARCH}
+        {CAP_CHANNEL, CAP_VIDEO_IDS, CAP_VIDEOS, CAP_SEARCH, CAP_COMMENTS}
     )
 
     def _auth(self, credential: Credential) -> tuple[dict[str, str], dict[str, str]]:
@@ -344,3 +367,8 @@ class YtApiToken(DataApiParsers):
         if cursor:
             params["pageToken"] = cursor
         return self._get(base_url, "search", params, credential)
+
+    def comments_request(
+        self, video_id: str, cursor: str | None, credential: Credential, base_url: str
+    ) -> ProviderRequest:
+        return self._get(base_url, "commentThreads", comments_params(video_id, cursor), credential)

@@ -1,0 +1,66 @@
+"""More YouTube: video comments (fetch_yt_post_comments).
+
+Revision ID: 0012_youtube_more
+Revises: 0008_youtube_shopify
+Create Date: 2026-12-06
+
+Written by hand and frozen: it must not import beat.store.models.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0012_youtube_more"
+down_revision: str | None = "0008_youtube_shopify"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+_id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+def _when(name: str, nullable: bool = True) -> sa.Column:
+    return sa.Column(name, sa.DateTime(timezone=True), nullable=nullable)
+
+
+def _stamps() -> list[sa.Column]:
+    now = sa.text("CURRENT_TIMESTAMP")
+    return [
+        sa.Column("provider", sa.String()),
+        _when("observed_at", nullable=False),
+        _when("refreshed_at"),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=now),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=now),
+    ]
+
+
+def upgrade() -> None:
+    op.create_table(
+        "youtube_comment",
+        sa.Column("id", _id, primary_key=True, autoincrement=True),
+        sa.Column("comment_id", sa.String(), nullable=False),
+        sa.Column("shortcode", sa.String(), nullable=False),
+        sa.Column("channel_id", sa.String()),
+        sa.Column("author_channel_id", sa.String()),
+        sa.Column("author_name", sa.String()),
+        sa.Column("text", sa.Text()),
+        sa.Column("likes", sa.BigInteger()),
+        sa.Column("replies", sa.BigInteger()),
+        sa.Column("is_public", sa.Boolean()),
+        _when("published_at"),
+        _when("edited_at"),
+        *_stamps(),
+        sa.PrimaryKeyConstraint("id", name="pk_youtube_comment"),
+        sa.UniqueConstraint("comment_id", name="uq_youtube_comment_comment_id"),
+    )
+    op.create_index("ix_youtube_comment_shortcode", "youtube_comment", ["shortcode"])
+    op.create_index(
+        "ix_youtube_comment_author_channel_id", "youtube_comment", ["author_channel_id"]
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("youtube_comment")

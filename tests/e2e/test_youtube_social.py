@@ -1,0 +1,67 @@
+"""YouTube comments (and what people do around videos): intake -> sensor -> batch run -> rows and
+the original's activity events, on PostgreSQL against the sandbox; then a backfill of the day."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select, update
+
+from beat.store.models_youtube import youtube_comment
+from sandbox.youtube import video_facts
+from sandbox.youtube_comments import comment_count
+from tests.e2e.conftest import Stack
+from tests.e2e.test_youtube_shopify import KNOWN, TIMESTAMP, drive, events, rebuild_today
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+
+VIDEOS = [video_facts(f, i) for f in KNOWN for i in range(min(f.video_count, 10))]
+
+
+@pytest.fixture(autouse=True)
+def keep_events_in_outbox(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BEAT_RELAY_AFTER_BATCH_SECONDS", "0")
+
+
+def test_comments_land_as_rows_and_comment_activities(stack: Stack) -> None:
+    talked = next(v for v in VIDEOS if (comment_count(v) or 0) >= 130)
+    small = next(v for v in VIDEOS if 0 < (comment_count(v) or 0) < 20)
+    quiet = next(v for v in VIDEOS if comment_count(v) is None)
+    stack.submit(
+        "fetch_yt_post_comments",
+        [{"shortcode": talked.video_id, "max_comments": 120},
+         {"shortcode": small.video_id},
+         {"shortcode": quiet.video_id, "max_comments": 5}],
+    )  # fmt: skip
+    defs = drive(stack, "youtube")
+
+    assert stack.statuses() == {"COMPLETE": 3}
+    with stack.engine.connect() as conn:
+        rows = conn.execute(select(youtube_comment)).mappings().all()
+    by_video = {v.video_id: [r for r in rows if r["shortcode"] == v.video_id]
+                for v in (talked, small, quiet)}  # fmt: skip
+    assert len(by_video[talked.video_id]) == 120  # two pages of 100, cut at max_comments
+    assert len(by_video[small.video_id]) == comment_count(small)
+    assert by_video[quiet.video_id] == []  # comments turned off: nothing, and no failure
+    assert all(r["author_channel_id"].startswith("UC") and r["published_at"] for r in rows)
+    assert {r["channel_id"] for r in by_video[talked.video_id]} == {talked.channel.channel_id}
+
+    activity = events(stack, "post_activity_log_events")
+    assert len(activity) == len(rows)
+    sample = next(e for e in activity if e["shortcode"] == talked.video_id)
+    assert sample["platform"] == "YOUTUBE" and sample["activity_type"] == "COMMENT"
+    assert sample["source"] == "ytapitoken"
+    assert sample["profile_id"] == talked.channel.channel_id == sample["handle"]
+    assert sample["actor_profile_id"].startswith("UC")
+    assert TIMESTAMP.match(sample["publish_time"]) and TIMESTAMP.match(sample["event_timestamp"])
+    assert {"comment_id", "text", "handle"} <= set(sample["dimensions"])
+    assert "likes" in sample["metrics"]
+
+    # The backfill rebuilds the rows from the stored pages (max_comments still applies) and
+    # publishes nothing new.
+    with stack.engine.begin() as conn:
+        conn.execute(update(youtube_comment).values(likes=-1))
+    rebuild_today(defs, "youtube")
+    with stack.engine.connect() as conn:
+        rebuilt = conn.execute(select(youtube_comment)).mappings().all()
+    assert len(rebuilt) == len(rows) and all(r["likes"] >= 0 for r in rebuilt)
+    assert len(events(stack, "post_activity_log_events")) == len(rows)
