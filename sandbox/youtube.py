@@ -1011,7 +1011,16 @@ _DATA_ROUTES: dict[str, tuple[str, Callable[[web.Request], bytes | web.Response]
     "videos": ("videos", _videos),
     "search": ("search", lambda r: _search(r, with_snippet=True)),
     "commentThreads": ("comment_threads", lambda r: _comment_threads(r)),
+    "activities": ("activities", lambda r: _social(r, "activities")),
+    "subscriptions": ("subscriptions", lambda r: _social(r, "subscriptions")),
 }
+
+
+def _social(request: web.Request, resource: str) -> bytes | web.Response:
+    from sandbox import youtube_social
+
+    answer: Callable[[web.Request], bytes | web.Response] = getattr(youtube_social, resource)
+    return answer(request)
 
 
 def _comment_threads(request: web.Request) -> bytes | web.Response:

@@ -50,6 +50,16 @@ class PostCommentsParams(FlowParams):
     max_comments: int = Field(default=1000, ge=1, le=10_000)
 
 
+class ActivitiesParams(FlowParams):
+    channel_id: ChannelId
+    max_activities: int = Field(default=50, ge=1, le=10_000)
+
+
+class RelationshipParams(FlowParams):
+    channel_id: ChannelId
+    max_relationship: int = Field(default=50, ge=1, le=10_000)
+
+
 class ChannelPostsParams(FlowParams):
     channel_id: ChannelId
     filter: DateRange | None = None
@@ -191,6 +201,18 @@ FLOWS = (
         "comments",
         PostCommentsParams,
         "A video's newest top-level comments (max_comments), each a COMMENT activity.",
+    ),
+    _flow(
+        "refresh_yt_activities",
+        "activities",
+        ActivitiesParams,
+        "A channel's activity feed (uploads, playlist additions, ...), newest first.",
+    ),
+    _flow(
+        "refresh_yt_profile_relationship",
+        "subscriptions",
+        RelationshipParams,
+        "The channels a channel subscribes to (max_relationship), each a FOLLOWS relationship.",
     ),
     _export("fetch_channels_csv", "channel", ChannelsExportParams, "Channels by id."),
     _export(

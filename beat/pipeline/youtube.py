@@ -17,22 +17,25 @@ from sqlalchemy import Connection
 
 from beat.pipeline.family import FamilyPipeline, FlowHandler, FlowOutcome, WriteContext
 from beat.store.youtube import upsert_youtube
-from beat.store.youtube_social import upsert_comments
+from beat.store.youtube_social import upsert_activities, upsert_comments, upsert_relationships
 from providers.http import RawResponse
 from providers.youtube.base import KIND_VIDEOS, uploads_playlist_for
 from providers.youtube.comments import YouTubeComment
 from providers.youtube.crawler import (
     YouTubeCrawler,
     reparse_channels,
-    reparse_comments,
+    reparse_listing,
     reparse_videos,
 )
 from providers.youtube.model import YouTubeChannel, YouTubeVideo
 from providers.youtube.shorts import KIND_SHORTS_PAGE, YtShorts
+from providers.youtube.social import YouTubeActivity, YouTubeSubscription
 
 CHANNELS = "channels"
 VIDEOS = "videos"
 COMMENTS = "comments"
+ACTIVITIES = "activities"
+RELATIONSHIPS = "relationships"
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,20 @@ class ObservedComment:
     observed_at: datetime
 
 
+@dataclass(frozen=True)
+class ObservedActivity:
+    activity: YouTubeActivity
+    observed_at: datetime
+
+
+@dataclass(frozen=True)
+class ObservedSubscription:
+    """A channel (the subscriber) subscribing to another: a FOLLOWS relationship."""
+
+    subscription: YouTubeSubscription
+    observed_at: datetime
+
+
 def observed_at(raws: Sequence[RawResponse]) -> datetime:
     """When the provider answered (the last response of the fetch)."""
     stamps = [r.fetched_at for r in raws if r.fetched_at]
@@ -77,6 +94,14 @@ def _within(video: YouTubeVideo, start: str | None, end: str | None) -> bool:
     return (start is None or day >= date.fromisoformat(start)) and (
         end is None or day <= date.fromisoformat(end)
     )
+
+
+#: The listing flows: (item kind, observation type, the param that caps the count).
+_LISTINGS: dict[str, tuple[str, Any, str]] = {
+    "fetch_yt_post_comments": (COMMENTS, ObservedComment, "max_comments"),
+    "refresh_yt_activities": (ACTIVITIES, ObservedActivity, "max_activities"),
+    "refresh_yt_profile_relationship": (RELATIONSHIPS, ObservedSubscription, "max_relationship"),
+}
 
 
 def outcome_from(
@@ -104,10 +129,11 @@ def outcome_from(
             if _within(v, start, end)
         )
         return FlowOutcome(provider, {VIDEOS: rows}, raws)
-    if flow == "fetch_yt_post_comments":
-        found = parsed if parsed is not None else reparse_comments(raws)
-        comments = tuple(ObservedComment(c, seen) for c in found[: params["max_comments"]])
-        return FlowOutcome(provider, {COMMENTS: comments}, raws)
+    if flow in _LISTINGS:
+        kind, wrap, limit = _LISTINGS[flow]
+        found = parsed if parsed is not None else reparse_listing(raws)
+        return FlowOutcome(provider, {kind: tuple(wrap(i, seen) for i in found[: params[limit]])},
+                           raws)  # fmt: skip
     if flow == "refresh_yt_post_type":
         shorts = [r for r in raws if r.kind == KIND_SHORTS_PAGE]
         is_short = YtShorts().parse_is_short(shorts[-1])
@@ -200,16 +226,33 @@ async def refresh_yt_post_type(crawler: YouTubeCrawler, params: dict[str, Any]) 
     return outcome_from("refresh_yt_post_type", params, details.provider, raws)
 
 
-async def fetch_yt_post_comments(
-    crawler: YouTubeCrawler, params: dict[str, Any]
-) -> FlowOutcome:
+async def fetch_yt_post_comments(crawler: YouTubeCrawler, params: dict[str, Any]) -> FlowOutcome:
     fetched = await crawler.comments(params["shortcode"], params["max_comments"])
     return outcome_from(
         "fetch_yt_post_comments", params, fetched.provider, tuple(fetched.raw), fetched.value
     )
 
 
+async def refresh_yt_activities(crawler: YouTubeCrawler, params: dict[str, Any]) -> FlowOutcome:
+    fetched = await crawler.activities(params["channel_id"], params["max_activities"])
+    return outcome_from(
+        "refresh_yt_activities", params, fetched.provider, tuple(fetched.raw), fetched.value
+    )
+
+
+async def refresh_yt_profile_relationship(
+    crawler: YouTubeCrawler, params: dict[str, Any]
+) -> FlowOutcome:
+    fetched = await crawler.subscriptions(params["channel_id"], params["max_relationship"])
+    return outcome_from(
+        "refresh_yt_profile_relationship", params, fetched.provider, tuple(fetched.raw),
+        fetched.value,
+    )  # fmt: skip
+
+
 HANDLERS: dict[str, FlowHandler] = {
+    "refresh_yt_activities": refresh_yt_activities,
+    "refresh_yt_profile_relationship": refresh_yt_profile_relationship,
     "fetch_yt_post_comments": fetch_yt_post_comments,
     "refresh_yt_post_type": refresh_yt_post_type,
     "refresh_yt_profiles": refresh_yt_profiles,
@@ -226,6 +269,10 @@ def write_youtube(conn: Connection, outcomes: Sequence[FlowOutcome], ctx: WriteC
     upsert_youtube(conn, channels, videos, publish=not ctx.rebuild)
     comments = [(c, o.provider) for o in outcomes for c in o.of(COMMENTS)]
     upsert_comments(conn, comments, publish=not ctx.rebuild)
+    activities = [(a, o.provider) for o in outcomes for a in o.of(ACTIVITIES)]
+    upsert_activities(conn, activities)
+    follows = [(r, o.provider) for o in outcomes for r in o.of(RELATIONSHIPS)]
+    upsert_relationships(conn, follows, publish=not ctx.rebuild)
 
 
 def reparse_youtube(record: dict[str, Any]) -> FlowOutcome:
@@ -241,7 +288,7 @@ def _target(params: dict[str, Any]) -> str | None:
 
 PIPELINE = FamilyPipeline(
     family="youtube",
-    kinds=(CHANNELS, VIDEOS, COMMENTS),
+    kinds=(CHANNELS, VIDEOS, COMMENTS, ACTIVITIES, RELATIONSHIPS),
     handlers=HANDLERS,
     write=write_youtube,
     reparse=reparse_youtube,

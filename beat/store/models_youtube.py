@@ -7,7 +7,17 @@ Every observation is also appended to profile_log/post_log (beat/store/models_hi
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Column, Integer, String, Table, Text, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
 
 from beat.store.models import Id, Json, UTCDateTime, metadata
 
@@ -99,4 +109,40 @@ youtube_comment = Table(
     Column("published_at", UTCDateTime()),
     Column("edited_at", UTCDateTime()),
     *_stamps(),
+)
+
+youtube_activity = Table(
+    "youtube_activity",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("activity_id", String, nullable=False, unique=True),
+    Column("channel_id", String, nullable=False, index=True),
+    #: The Data API's snippet.type: upload, playlistItem, like, subscription, bulletin, ...
+    Column("activity_type", String, nullable=False),
+    Column("published_at", UTCDateTime()),
+    Column("title", Text),
+    Column("description", Text),
+    #: What the activity is about, when it names it.
+    Column("video_id", String),
+    Column("playlist_id", String),
+    Column("target_channel_id", String),
+    *_stamps(),
+)
+
+youtube_relationship = Table(
+    "youtube_relationship",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    #: source FOLLOWS target: the source channel subscribes to the target channel.
+    Column("source_channel_id", String, nullable=False),
+    Column("target_channel_id", String, nullable=False, index=True),
+    Column("relationship_type", String, nullable=False),
+    Column("subscription_id", String),
+    Column("target_title", String),
+    Column("target_description", Text),
+    Column("target_thumbnail", Text),
+    #: When the subscription was made (the Data API's snippet.publishedAt).
+    Column("followed_at", UTCDateTime()),
+    *_stamps(),
+    UniqueConstraint("source_channel_id", "target_channel_id", name="uq_youtube_relationship"),
 )

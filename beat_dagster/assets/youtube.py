@@ -4,7 +4,14 @@ import dagster as dg
 
 from beat.flows import FAMILIES
 from beat.pipeline import exports
-from beat.pipeline.youtube import CHANNELS, COMMENTS, PIPELINE, VIDEOS
+from beat.pipeline.youtube import (
+    ACTIVITIES,
+    CHANNELS,
+    COMMENTS,
+    PIPELINE,
+    RELATIONSHIPS,
+    VIDEOS,
+)
 from beat_dagster.assets.batches import build_batch_assets
 
 youtube_batch, youtube_batch_job = build_batch_assets(
@@ -30,6 +37,22 @@ youtube_batch, youtube_batch_job = build_batch_assets(
             group_name="youtube",
             kinds={"sql"},
             deps=["youtube_videos"],
+        ),
+        ACTIVITIES: dg.AssetSpec(
+            "youtube_activities",
+            description="YouTube channels' activity feeds: uploads, playlist additions, ... "
+            "(table youtube_activity).",
+            group_name="youtube",
+            kinds={"sql"},
+            deps=["youtube_channels"],
+        ),
+        RELATIONSHIPS: dg.AssetSpec(
+            "youtube_relationships",
+            description="Which channels a channel subscribes to, as FOLLOWS relationships "
+            "(table youtube_relationship; profile_relationship_log_events).",
+            group_name="youtube",
+            kinds={"sql"},
+            deps=["youtube_channels"],
         ),
     },
     lambda resource, session, credentials, hook, _objects: resource.youtube(

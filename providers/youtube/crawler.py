@@ -50,6 +50,14 @@ from providers.youtube.base import (
 from providers.youtube.comments import CAP_COMMENTS, KIND_COMMENTS, YouTubeComment
 from providers.youtube.model import SearchResult, YouTubeChannel, YouTubeVideo
 from providers.youtube.shorts import CAP_POST_TYPE, KIND_SHORTS_PAGE, YtShorts
+from providers.youtube.social import (
+    CAP_ACTIVITIES,
+    CAP_SUBSCRIPTIONS,
+    KIND_ACTIVITIES,
+    KIND_SUBSCRIPTIONS,
+    YouTubeActivity,
+    YouTubeSubscription,
+)
 from providers.youtube.ytapi import ACCESS_TOKEN_FIELD, YtApi
 
 __all__ = [
@@ -58,7 +66,7 @@ __all__ = [
     "MAX_PAGES",
     "YouTubeCrawler",
     "reparse_channels",
-    "reparse_comments",
+    "reparse_listing",
     "reparse_videos",
 ]
 
@@ -75,6 +83,8 @@ DEFAULT_CHAINS: dict[str, list[ChainEntry]] = {
     # Only YouTube itself can say whether a video is a Short.
     "post_type": ["yt-shorts"],
     "comments": ["ytapitoken", "ytapi"],
+    "activities": ["ytapitoken", "ytapi"],
+    "subscriptions": ["ytapitoken", "ytapi"],
 }
 
 FETCH_TYPES: dict[str, frozenset[str]] = {
@@ -84,12 +94,15 @@ FETCH_TYPES: dict[str, frozenset[str]] = {
     "search": frozenset({CAP_SEARCH}),
     "post_type": frozenset({CAP_POST_TYPE}),
     "comments": frozenset({CAP_COMMENTS}),
+    "activities": frozenset({CAP_ACTIVITIES}),
+    "subscriptions": frozenset({CAP_SUBSCRIPTIONS}),
 }
 
 #: A listing never reads more pages than this (a provider looping on its cursor stops here).
 MAX_PAGES = 200
 MAX_IDS = 5000
-MAX_COMMENTS = 10_000
+#: The most comments, activities or subscriptions one listing reads.
+MAX_LISTED = 10_000
 #: Refresh an access token this long before Google says it expires.
 TOKEN_MARGIN_SECONDS = 60.0
 
@@ -133,20 +146,31 @@ def reparse_videos(
     return _in_order(videos, ids) if ids else _in_order(videos, [v.video_id for v in videos])
 
 
-def reparse_comments(
+def reparse_listing(
     raws: Sequence[RawResponse], providers: Mapping[str, YouTubeProvider] = PROVIDERS
-) -> list[YouTubeComment]:
-    """Rebuild a ``comments`` result from its stored comment pages (no network)."""
-    found: dict[str, YouTubeComment] = {}
+) -> list[Any]:
+    """Rebuild a comments, activities or subscriptions listing from its stored pages (no
+    network), each item once, in the order the pages gave them."""
+    found: dict[str, Any] = {}
     for raw in raws:
         provider = providers.get(raw.provider)
         if provider is None:
             raise ValueError(f"unknown provider {raw.provider!r}")
-        if raw.kind != KIND_COMMENTS:
+        if raw.kind not in _LISTING_KINDS:
             raise ValueError(f"unexpected raw response kind {raw.kind!r}")
-        for comment in provider.parse_comments(raw)[0]:
-            found.setdefault(comment.comment_id, comment)
+        for item in provider.parse(raw)[0]:
+            found.setdefault(_item_key(item), item)
     return list(found.values())
+
+
+_LISTING_KINDS = frozenset({KIND_COMMENTS, KIND_ACTIVITIES, KIND_SUBSCRIPTIONS})
+
+
+def _item_key(item: Any) -> str:
+    for name in ("comment_id", "activity_id", "subscription_id"):
+        if hasattr(item, name):
+            return str(getattr(item, name))
+    raise TypeError(f"not a listing item: {item!r}")
 
 
 def reparse_channels(
@@ -304,33 +328,66 @@ class YouTubeCrawler(Crawler):
     async def comments(
         self, video_id: str, max_comments: int = 100
     ) -> Fetched[list[YouTubeComment]]:
-        """A video's newest top-level comments (at most ``max_comments``), all pages from one
-        provider. Comments turned off: an empty list."""
-        clean = normalize_video_id(video_id)
-        if not isinstance(max_comments, int) or not 0 < max_comments <= MAX_COMMENTS:
-            raise BadInput(f"max_comments must be within 1..{MAX_COMMENTS}")
+        """A video's newest top-level comments (at most ``max_comments``). Comments turned
+        off: an empty list."""
+        return await self._listing(
+            "comments", KIND_COMMENTS, normalize_video_id(video_id), max_comments,
+            lambda p: p.comments_request, lambda p: p.parse_comments,
+        )  # fmt: skip
+
+    async def activities(
+        self, channel_id: str, max_activities: int = 50
+    ) -> Fetched[list[YouTubeActivity]]:
+        """A channel's activity feed, newest first (at most ``max_activities``)."""
+        return await self._listing(
+            "activities", KIND_ACTIVITIES, normalize_channel_id(channel_id), max_activities,
+            lambda p: p.activities_request, lambda p: p.parse_activities,
+        )  # fmt: skip
+
+    async def subscriptions(
+        self, channel_id: str, max_subscriptions: int = 50
+    ) -> Fetched[list[YouTubeSubscription]]:
+        """The channels ``channel_id`` subscribes to (at most ``max_subscriptions``);
+        TargetPrivate when it keeps them private."""
+        return await self._listing(
+            "subscriptions", KIND_SUBSCRIPTIONS, normalize_channel_id(channel_id),
+            max_subscriptions, lambda p: p.subscriptions_request, lambda p: p.parse_subscriptions,
+        )  # fmt: skip
+
+    async def _listing(
+        self,
+        fetch_type: str,
+        kind: str,
+        target: str,
+        max_items: int,
+        build: Callable[[YouTubeProvider], Callable[..., ProviderRequest]],
+        parse: Callable[[YouTubeProvider], Callable[[RawResponse], tuple[list[T], str | None]]],
+    ) -> Fetched[list[T]]:
+        """Up to ``max_items`` of a paged Data API listing about ``target``, all pages from the
+        provider that served the first one."""
+        if not isinstance(max_items, int) or not 0 < max_items <= MAX_LISTED:
+            raise BadInput(f"the maximum must be within 1..{MAX_LISTED}")
 
         async def attempt(
             provider: YouTubeProvider, cred: Credential, base_url: str
-        ) -> tuple[list[YouTubeComment], list[RawResponse]]:
-            found: list[YouTubeComment] = []
+        ) -> tuple[list[T], list[RawResponse]]:
+            found: list[T] = []
             raws: list[RawResponse] = []
             cursor: str | None = None
             seen: set[str | None] = set()
-            while len(found) < max_comments and len(raws) < MAX_PAGES:
+            while len(found) < max_items and len(raws) < MAX_PAGES:
                 seen.add(cursor)
                 raw = await self._call(
-                    provider, cred, base_url, KIND_COMMENTS, provider.comments_request, clean,
-                    cursor,
-                )  # fmt: skip
+                    provider, cred, base_url, kind, build(provider), target, cursor
+                )
                 raws.append(raw)
-                page, cursor = provider.parse_comments(raw)
+                page, cursor = parse(provider)(raw)
                 found.extend(page)
                 if not page or cursor is None or cursor in seen:
                     break
-            return found[:max_comments], raws
+            return found[:max_items], raws
 
-        return await self._fallback("comments", attempt)
+        return await self._fallback(fetch_type, attempt)
 
     async def is_short(self, video_id: str) -> Fetched[bool]:
         """Whether YouTube serves ``video_id`` in its Shorts player (not a duration guess)."""

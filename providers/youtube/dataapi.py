@@ -47,8 +47,10 @@ from providers.youtube.base import (
     CAP_SEARCH,
     CAP_VIDEO_IDS,
     CAP_VIDEOS,
+    ActivitiesPage,
     IdsPage,
     SearchPage,
+    SubscriptionsPage,
     YouTubeProvider,
     best_thumbnail,
     thumbnails_json,
@@ -67,6 +69,14 @@ from providers.youtube.model import (
     YouTubeChannel,
     YouTubeVideo,
     iso_duration_seconds,
+)
+from providers.youtube.social import (
+    CAP_ACTIVITIES,
+    CAP_SUBSCRIPTIONS,
+    activities_params,
+    activity_from_item,
+    subscription_from_item,
+    subscriptions_params,
 )
 
 __all__ = [
@@ -293,6 +303,18 @@ class DataApiParsers(YouTubeProvider):
         comments = [comment_from_thread(item, f"items[{i}]") for i, item in enumerate(items)]
         return comments, _next_token(payload)
 
+    def _parse_activities(self, raw: RawResponse) -> ActivitiesPage:
+        payload = self._payload(raw)
+        items = _items(payload)
+        found = [activity_from_item(item, f"items[{i}]") for i, item in enumerate(items)]
+        return found, _next_token(payload)
+
+    def _parse_subscriptions(self, raw: RawResponse) -> SubscriptionsPage:
+        payload = self._payload(raw)
+        items = _items(payload)
+        found = [subscription_from_item(item, f"items[{i}]") for i, item in enumerate(items)]
+        return found, _next_token(payload)
+
     def _parse_search(self, raw: RawResponse) -> SearchPage:
         payload = self._payload(raw)
         results = [_search_result(item, f"items[{i}]") for i, item in enumerate(_items(payload))]
@@ -307,7 +329,15 @@ class YtApiToken(DataApiParsers):
 
     name: ClassVar[str] = "ytapitoken"
     supports: ClassVar[frozenset[str]] = frozenset(
-        {CAP_CHANNEL, CAP_VIDEO_IDS, CAP_VIDEOS, CAP_SEARCH, CAP_COMMENTS}
+        {
+            CAP_CHANNEL,
+            CAP_VIDEO_IDS,
+            CAP_VIDEOS,
+            CAP_SEARCH,
+            CAP_COMMENTS,
+            CAP_ACTIVITIES,
+            CAP_SUBSCRIPTIONS,
+        }
     )
 
     def _auth(self, credential: Credential) -> tuple[dict[str, str], dict[str, str]]:
@@ -372,3 +402,14 @@ class YtApiToken(DataApiParsers):
         self, video_id: str, cursor: str | None, credential: Credential, base_url: str
     ) -> ProviderRequest:
         return self._get(base_url, "commentThreads", comments_params(video_id, cursor), credential)
+
+    def activities_request(
+        self, channel_id: str, cursor: str | None, credential: Credential, base_url: str
+    ) -> ProviderRequest:
+        return self._get(base_url, "activities", activities_params(channel_id, cursor), credential)
+
+    def subscriptions_request(
+        self, channel_id: str, cursor: str | None, credential: Credential, base_url: str
+    ) -> ProviderRequest:
+        params = subscriptions_params(channel_id, cursor)
+        return self._get(base_url, "subscriptions", params, credential)

@@ -6,9 +6,15 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select, update
 
-from beat.store.models_youtube import youtube_comment
-from sandbox.youtube import video_facts
+from beat.store.models_youtube import youtube_activity, youtube_comment, youtube_relationship
+from sandbox.youtube import channel_id_for, video_facts
 from sandbox.youtube_comments import comment_count
+from sandbox.youtube_social import (
+    activity_count,
+    subscribed_handles,
+    subscription_count,
+    subscriptions_private,
+)
 from tests.e2e.conftest import Stack
 from tests.e2e.test_youtube_shopify import KNOWN, TIMESTAMP, drive, events, rebuild_today
 
@@ -65,3 +71,48 @@ def test_comments_land_as_rows_and_comment_activities(stack: Stack) -> None:
         rebuilt = conn.execute(select(youtube_comment)).mappings().all()
     assert len(rebuilt) == len(rows) and all(r["likes"] >= 0 for r in rebuilt)
     assert len(events(stack, "post_activity_log_events")) == len(rows)
+
+
+def test_activities_and_subscriptions_land_with_follow_events(stack: Stack) -> None:
+    busy = next(f for f in KNOWN if activity_count(f) >= 30)
+    follower = next(f for f in KNOWN if not subscriptions_private(f) and subscription_count(f) > 60)
+    private = next(f for f in KNOWN if subscriptions_private(f))
+    stack.submit("refresh_yt_activities", [{"channel_id": busy.channel_id, "max_activities": 30}])
+    stack.submit(
+        "refresh_yt_profile_relationship",
+        [{"channel_id": follower.channel_id, "max_relationship": 500},
+         {"channel_id": private.channel_id}],
+    )  # fmt: skip
+    defs = drive(stack, "youtube")
+
+    statuses = stack.statuses()
+    assert statuses == {"COMPLETE": 2, "FAILED": 1}  # private subscriptions: a fact, no retry
+    with stack.engine.connect() as conn:
+        acts = conn.execute(select(youtube_activity)).mappings().all()
+        follows = conn.execute(select(youtube_relationship)).mappings().all()
+    assert len(acts) == 30 and {a["channel_id"] for a in acts} == {busy.channel_id}
+    assert {a["activity_type"] for a in acts} <= {"upload", "playlistItem"}
+    assert all(a["video_id"] and a["published_at"] for a in acts)
+
+    targets = [channel_id_for(h) for h in subscribed_handles(follower)]
+    assert sorted(r["target_channel_id"] for r in follows) == sorted(targets)
+    assert {r["source_channel_id"] for r in follows} == {follower.channel_id}
+    assert {r["relationship_type"] for r in follows} == {"FOLLOWS"}
+
+    sent = events(stack, "profile_relationship_log_events")
+    assert len(sent) == len(targets)
+    sample = sent[0]
+    assert sample["platform"] == "YOUTUBE" and sample["relationship_type"] == "FOLLOWS"
+    assert sample["source_profile_id"] == follower.channel_id
+    assert sample["target_profile_id"] in targets
+    assert TIMESTAMP.match(sample["event_timestamp"])
+    assert TIMESTAMP.match(sample["target_dimensions"]["followed_at"])
+    assert sample["target_dimensions"]["title"]
+
+    with stack.engine.begin() as conn:
+        conn.execute(update(youtube_relationship).values(target_title=None, relationship_type="X"))
+    rebuild_today(defs, "youtube")
+    with stack.engine.connect() as conn:
+        rebuilt = conn.execute(select(youtube_relationship)).mappings().all()
+    assert len(rebuilt) == len(targets) and {r["relationship_type"] for r in rebuilt} == {"FOLLOWS"}
+    assert len(events(stack, "profile_relationship_log_events")) == len(targets)

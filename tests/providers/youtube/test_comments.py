@@ -12,7 +12,7 @@ import pytest
 from providers.errors import TargetNotFound
 from providers.http import RawResponse
 from providers.youtube import PROVIDERS
-from providers.youtube.crawler import reparse_comments
+from providers.youtube.crawler import reparse_listing
 from sandbox import youtube as world_data
 from sandbox.youtube_comments import comment_count
 from tests.providers.youtube.support import YouTubeSandbox
@@ -90,7 +90,7 @@ async def test_comments_page_through_the_sandbox_and_rebuild_from_raw(
     assert all(c.author_channel_id and c.author_channel_id.startswith("UC") for c in fetched.value)
     stamps = [c.published_at for c in fetched.value]
     assert stamps == sorted(stamps, reverse=True)  # order=time: newest first
-    assert {c.comment_id for c in reparse_comments(fetched.raw)} >= {
+    assert {c.comment_id for c in reparse_listing(fetched.raw)} >= {
         c.comment_id for c in fetched.value
     }
 

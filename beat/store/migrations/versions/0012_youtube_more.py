@@ -1,4 +1,4 @@
-"""More YouTube: video comments (fetch_yt_post_comments).
+"""More YouTube: video comments, channel activities and subscriptions (FOLLOWS relationships).
 
 Revision ID: 0012_youtube_more
 Revises: 0008_youtube_shopify
@@ -60,7 +60,46 @@ def upgrade() -> None:
     op.create_index(
         "ix_youtube_comment_author_channel_id", "youtube_comment", ["author_channel_id"]
     )
+    op.create_table(
+        "youtube_activity",
+        sa.Column("id", _id, primary_key=True, autoincrement=True),
+        sa.Column("activity_id", sa.String(), nullable=False),
+        sa.Column("channel_id", sa.String(), nullable=False),
+        sa.Column("activity_type", sa.String(), nullable=False),
+        _when("published_at"),
+        sa.Column("title", sa.Text()),
+        sa.Column("description", sa.Text()),
+        sa.Column("video_id", sa.String()),
+        sa.Column("playlist_id", sa.String()),
+        sa.Column("target_channel_id", sa.String()),
+        *_stamps(),
+        sa.PrimaryKeyConstraint("id", name="pk_youtube_activity"),
+        sa.UniqueConstraint("activity_id", name="uq_youtube_activity_activity_id"),
+    )
+    op.create_index("ix_youtube_activity_channel_id", "youtube_activity", ["channel_id"])
+    op.create_table(
+        "youtube_relationship",
+        sa.Column("id", _id, primary_key=True, autoincrement=True),
+        sa.Column("source_channel_id", sa.String(), nullable=False),
+        sa.Column("target_channel_id", sa.String(), nullable=False),
+        sa.Column("relationship_type", sa.String(), nullable=False),
+        sa.Column("subscription_id", sa.String()),
+        sa.Column("target_title", sa.String()),
+        sa.Column("target_description", sa.Text()),
+        sa.Column("target_thumbnail", sa.Text()),
+        _when("followed_at"),
+        *_stamps(),
+        sa.PrimaryKeyConstraint("id", name="pk_youtube_relationship"),
+        sa.UniqueConstraint(
+            "source_channel_id", "target_channel_id", name="uq_youtube_relationship"
+        ),
+    )
+    op.create_index(
+        "ix_youtube_relationship_target_channel_id", "youtube_relationship", ["target_channel_id"]
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("youtube_relationship")
+    op.drop_table("youtube_activity")
     op.drop_table("youtube_comment")
