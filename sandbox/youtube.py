@@ -970,6 +970,10 @@ def _search(request: web.Request, *, with_snippet: bool) -> bytes | web.Response
     channel_id = request.query.get("channelId")
     if channel_id is not None:
         return _search_channel(request, channel_id)
+    if request.query.get("videoCategoryId") is not None:
+        from sandbox.youtube_social import genre_search
+
+        return genre_search(request, with_snippet=with_snippet)
     query = request.query.get("q", "")
     size = _page_size(request)
     if isinstance(size, web.Response):

@@ -50,6 +50,14 @@ class PostCommentsParams(FlowParams):
     max_comments: int = Field(default=1000, ge=1, le=10_000)
 
 
+class GenreParams(FlowParams):
+    #: A YouTube video category id (videoCategoryId), e.g. "10" Music, "20" Gaming.
+    category: Annotated[str, StringConstraints(pattern=r"^\d{1,4}$")]
+    #: An ISO 639-1 language the results should prefer (relevanceLanguage).
+    language: Annotated[str, StringConstraints(pattern=r"^[a-z]{2}$")] | None = None
+    max_results: int = Field(default=50, ge=1, le=500)
+
+
 class ActivitiesParams(FlowParams):
     channel_id: ChannelId
     max_activities: int = Field(default=50, ge=1, le=10_000)
@@ -201,6 +209,12 @@ FLOWS = (
         "comments",
         PostCommentsParams,
         "A video's newest top-level comments (max_comments), each a COMMENT activity.",
+    ),
+    _flow(
+        "refresh_yt_posts_by_genre",
+        "genre",
+        GenreParams,
+        "The most viewed videos of a category (max_results), the language's first, with details.",
     ),
     _flow(
         "refresh_yt_activities",

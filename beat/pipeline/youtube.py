@@ -134,6 +134,10 @@ def outcome_from(
         found = parsed if parsed is not None else reparse_listing(raws)
         return FlowOutcome(provider, {kind: tuple(wrap(i, seen) for i in found[: params[limit]])},
                            raws)  # fmt: skip
+    if flow == "refresh_yt_posts_by_genre":
+        found = reparse_videos([r for r in raws if r.kind == KIND_VIDEOS])
+        rows = tuple(ObservedVideo(v, seen, category=params["category"]) for v in found)
+        return FlowOutcome(provider, {VIDEOS: rows}, raws)
     if flow == "refresh_yt_post_type":
         shorts = [r for r in raws if r.kind == KIND_SHORTS_PAGE]
         is_short = YtShorts().parse_is_short(shorts[-1])
@@ -233,6 +237,18 @@ async def fetch_yt_post_comments(crawler: YouTubeCrawler, params: dict[str, Any]
     )
 
 
+async def refresh_yt_posts_by_genre(crawler: YouTubeCrawler, params: dict[str, Any]) -> FlowOutcome:
+    found = await crawler.genre(params["category"], params.get("language"), params["max_results"])
+    raws = list(found.raw)
+    ids = [r.video_id for r in found.value if r.video_id]
+    provider = found.provider
+    if ids:
+        details = await crawler.videos(ids)
+        raws += details.raw
+        provider = details.provider
+    return outcome_from("refresh_yt_posts_by_genre", params, provider, tuple(raws))
+
+
 async def refresh_yt_activities(crawler: YouTubeCrawler, params: dict[str, Any]) -> FlowOutcome:
     fetched = await crawler.activities(params["channel_id"], params["max_activities"])
     return outcome_from(
@@ -252,6 +268,7 @@ async def refresh_yt_profile_relationship(
 
 HANDLERS: dict[str, FlowHandler] = {
     "refresh_yt_activities": refresh_yt_activities,
+    "refresh_yt_posts_by_genre": refresh_yt_posts_by_genre,
     "refresh_yt_profile_relationship": refresh_yt_profile_relationship,
     "fetch_yt_post_comments": fetch_yt_post_comments,
     "refresh_yt_post_type": refresh_yt_post_type,

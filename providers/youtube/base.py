@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CAP_CHANNEL",
+    "CAP_GENRE",
     "CAP_SEARCH",
     "CAP_VIDEOS",
     "CAP_VIDEO_IDS",
@@ -69,6 +70,8 @@ KIND_CHANNELS = "channels"
 KIND_PLAYLIST_PAGE = "playlist_page"
 KIND_VIDEOS = "videos"
 KIND_SEARCH = "search"
+#: Videos of a category in a language (refresh_yt_posts_by_genre): search pages.
+CAP_GENRE = "genre"
 #: A channel's activity feed and its subscriptions (``providers.youtube.social``).
 CAP_ACTIVITIES = "activities"
 CAP_SUBSCRIPTIONS = "subscriptions"
@@ -215,6 +218,15 @@ class YouTubeProvider(ABC):  # noqa: B024 - capabilities are opt-in, none is abs
         self, video_id: str, cursor: str | None, credential: Credential, base_url: str
     ) -> ProviderRequest:
         raise NotImplementedError(f"{self.name} does not fetch comments")
+
+    def genre_request(
+        self,
+        genre: tuple[str, str | None],
+        cursor: str | None,
+        credential: Credential,
+        base_url: str,
+    ) -> ProviderRequest:
+        raise NotImplementedError(f"{self.name} does not list videos by category")
 
     def activities_request(
         self, channel_id: str, cursor: str | None, credential: Credential, base_url: str

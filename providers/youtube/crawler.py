@@ -32,6 +32,7 @@ from providers.http import ProviderRequest, RawResponse
 from providers.youtube import PROVIDERS
 from providers.youtube.base import (
     CAP_CHANNEL,
+    CAP_GENRE,
     CAP_SEARCH,
     CAP_VIDEO_IDS,
     CAP_VIDEOS,
@@ -85,6 +86,7 @@ DEFAULT_CHAINS: dict[str, list[ChainEntry]] = {
     "comments": ["ytapitoken", "ytapi"],
     "activities": ["ytapitoken", "ytapi"],
     "subscriptions": ["ytapitoken", "ytapi"],
+    "genre": ["ytapitoken", "ytapi"],
 }
 
 FETCH_TYPES: dict[str, frozenset[str]] = {
@@ -96,6 +98,7 @@ FETCH_TYPES: dict[str, frozenset[str]] = {
     "comments": frozenset({CAP_COMMENTS}),
     "activities": frozenset({CAP_ACTIVITIES}),
     "subscriptions": frozenset({CAP_SUBSCRIPTIONS}),
+    "genre": frozenset({CAP_GENRE}),
 }
 
 #: A listing never reads more pages than this (a provider looping on its cursor stops here).
@@ -354,11 +357,23 @@ class YouTubeCrawler(Crawler):
             max_subscriptions, lambda p: p.subscriptions_request, lambda p: p.parse_subscriptions,
         )  # fmt: skip
 
+    async def genre(
+        self, category: str, language: str | None, max_results: int = 50
+    ) -> Fetched[list[SearchResult]]:
+        """The most viewed videos of a category (a YouTube videoCategoryId), preferring
+        ``language``; search results (no statistics: fetch ``videos`` for those)."""
+        if not isinstance(category, str) or not category.isdigit() or len(category) > 4:
+            raise BadInput(f"invalid YouTube category id {str(category)[:10]!r}")
+        return await self._listing(
+            "genre", KIND_SEARCH, (category, language), max_results,
+            lambda p: p.genre_request, lambda p: p.parse_search,
+        )  # fmt: skip
+
     async def _listing(
         self,
         fetch_type: str,
         kind: str,
-        target: str,
+        target: object,
         max_items: int,
         build: Callable[[YouTubeProvider], Callable[..., ProviderRequest]],
         parse: Callable[[YouTubeProvider], Callable[[RawResponse], tuple[list[T], str | None]]],

@@ -44,6 +44,7 @@ from providers.parsing import (
 )
 from providers.youtube.base import (
     CAP_CHANNEL,
+    CAP_GENRE,
     CAP_SEARCH,
     CAP_VIDEO_IDS,
     CAP_VIDEOS,
@@ -337,6 +338,7 @@ class YtApiToken(DataApiParsers):
             CAP_COMMENTS,
             CAP_ACTIVITIES,
             CAP_SUBSCRIPTIONS,
+            CAP_GENRE,
         }
     )
 
@@ -413,3 +415,21 @@ class YtApiToken(DataApiParsers):
     ) -> ProviderRequest:
         params = subscriptions_params(channel_id, cursor)
         return self._get(base_url, "subscriptions", params, credential)
+
+    def genre_request(
+        self,
+        genre: tuple[str, str | None],
+        cursor: str | None,
+        credential: Credential,
+        base_url: str,
+    ) -> ProviderRequest:
+        """Videos of a category (``videoCategoryId``), most viewed first, in a language when
+        given (``relevanceLanguage``: a preference, not a filter)."""
+        category, language = genre
+        params = {"part": "snippet", "type": "video", "videoCategoryId": category,
+                  "order": "viewCount", "maxResults": str(PAGE_SIZE)}  # fmt: skip
+        if language:
+            params["relevanceLanguage"] = language
+        if cursor:
+            params["pageToken"] = cursor
+        return self._get(base_url, "search", params, credential)

@@ -6,11 +6,17 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select, update
 
-from beat.store.models_youtube import youtube_activity, youtube_comment, youtube_relationship
+from beat.store.models_youtube import (
+    youtube_activity,
+    youtube_comment,
+    youtube_post,
+    youtube_relationship,
+)
 from sandbox.youtube import channel_id_for, video_facts
 from sandbox.youtube_comments import comment_count
 from sandbox.youtube_social import (
     activity_count,
+    genre_pool,
     subscribed_handles,
     subscription_count,
     subscriptions_private,
@@ -116,3 +122,21 @@ def test_activities_and_subscriptions_land_with_follow_events(stack: Stack) -> N
         rebuilt = conn.execute(select(youtube_relationship)).mappings().all()
     assert len(rebuilt) == len(targets) and {r["relationship_type"] for r in rebuilt} == {"FOLLOWS"}
     assert len(events(stack, "profile_relationship_log_events")) == len(targets)
+
+
+def test_posts_by_genre_are_the_categorys_most_viewed_in_the_language_first(
+    stack: Stack,
+) -> None:
+    # Which videos and in what order does not depend on the reference time (only publish times).
+    pool = genre_pool("10", "en", 0)
+    stack.submit("refresh_yt_posts_by_genre", [{"category": "10", "language": "en",
+                                               "max_results": 20}])  # fmt: skip
+    drive(stack, "youtube")
+    assert stack.statuses() == {"COMPLETE": 1}
+    with stack.engine.connect() as conn:
+        posts = conn.execute(select(youtube_post)).mappings().all()
+    assert {p["shortcode"] for p in posts} == {v.video_id for v in pool[:20]}
+    assert all(p["category_id"] == "10" and p["category"] == "10" for p in posts)
+    english = [p for p in posts if (p["audio_language"] or "").startswith("en")]
+    assert english  # relevanceLanguage put them first
+    assert len(events(stack, "post_log_events")) == 20

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import aiohttp
 import pytest
 
-from providers.errors import TargetNotFound, TargetPrivate
+from providers.errors import BadInput, TargetNotFound, TargetPrivate
 from providers.http import RawResponse
 from providers.youtube import PROVIDERS
 from providers.youtube.crawler import reparse_listing
@@ -107,3 +107,27 @@ async def test_subscriptions_page_through_the_sandbox(
         await crawler(yt, session, yt.credentials("ytapitoken")).subscriptions(private.channel_id)
     with pytest.raises(TargetNotFound):
         await crawler(yt, session, yt.credentials("ytapitoken")).subscriptions("UC" + "x" * 22)
+
+
+def test_the_genre_request_names_category_language_and_order() -> None:
+    from providers.credentials import Credential
+
+    cred = Credential(id="k", provider="ytapitoken", secret={"key": "AIzaX"})
+    request = TOKEN.genre_request(("10", "en"), None, cred, "https://www.googleapis.com")
+    assert request.url == "https://www.googleapis.com/youtube/v3/search"
+    assert request.params["videoCategoryId"] == "10" and request.params["type"] == "video"
+    assert request.params["relevanceLanguage"] == "en"
+    assert request.params["order"] == "viewCount"
+
+
+async def test_genre_pages_through_the_sandbox(
+    yt: YouTubeSandbox, session: aiohttp.ClientSession
+) -> None:
+    from sandbox.youtube_social import genre_pool
+
+    pool = genre_pool("22", "hi", yt.state.reference())
+    fetched = await crawler(yt, session, yt.credentials("ytapitoken")).genre("22", "hi", 70)
+    assert [r.video_id for r in fetched.value] == [v.video_id for v in pool[:70]]
+    assert len(fetched.raw) == 2
+    with pytest.raises(BadInput):
+        await crawler(yt, session, yt.credentials("ytapitoken")).genre("music", None)
