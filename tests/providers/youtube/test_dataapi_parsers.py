@@ -45,7 +45,7 @@ def test_registry_names_and_capabilities() -> None:
     }
     assert TOKEN.supports == {
         "channel", "channel_video_ids", "videos", "search", "comments", "activities",
-        "subscriptions",
+        "subscriptions", "genre",
     }  # fmt: skip
     assert OAUTH.needs_oauth and not TOKEN.needs_oauth
     assert TOKEN.videos_per_request == 50
