@@ -1153,6 +1153,7 @@ def _setup_providers(state: SandboxState) -> None:
         secret=lambda key: {"key": key},
     )
     owners = {key: channel_id_for(CATALOGUE[i]) for i, key in enumerate(KEYS["ytapi"])}
+    # A grant belongs to its channel: the pool hands it out for that channel's own reads.
     state.add_provider(
         "ytapi",
         keys=KEYS["ytapi"],
@@ -1164,6 +1165,7 @@ def _setup_providers(state: SandboxState) -> None:
             "client_id": CLIENT_ID,
             "client_secret": CLIENT_SECRET,
         },
+        handle=owners.get,
     )
     for name, host in RAPIDAPI_HOSTS.items():
         state.add_provider(
@@ -1222,6 +1224,9 @@ def register(app: web.Application, state: SandboxState) -> None:
     from sandbox import youtube_shorts
 
     youtube_shorts.register(app, state)
+    from sandbox import youtube_analytics
+
+    youtube_analytics.register(app)
     _add_get(
         app,
         "/yt-search/search/",

@@ -58,6 +58,10 @@ class GenreParams(FlowParams):
     max_results: int = Field(default=50, ge=1, le=500)
 
 
+class ChannelIdParams(FlowParams):
+    channel_id: ChannelId
+
+
 class ActivitiesParams(FlowParams):
     channel_id: ChannelId
     max_activities: int = Field(default=50, ge=1, le=10_000)
@@ -215,6 +219,13 @@ FLOWS = (
         "genre",
         GenreParams,
         "The most viewed videos of a category (max_results), the language's first, with details.",
+    ),
+    _flow(
+        "refresh_yt_profile_insights",
+        "insights",
+        ChannelIdParams,
+        "A channel's audience by country, city and gender/age over the last 90 days (YouTube "
+        "Analytics, through the owner's own ytapi grant).",
     ),
     _flow(
         "refresh_yt_activities",

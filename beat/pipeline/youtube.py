@@ -10,15 +10,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection
 
 from beat.pipeline.family import FamilyPipeline, FlowHandler, FlowOutcome, WriteContext
 from beat.store.youtube import upsert_youtube
-from beat.store.youtube_social import upsert_activities, upsert_comments, upsert_relationships
+from beat.store.youtube_social import (
+    upsert_activities,
+    upsert_comments,
+    upsert_insights,
+    upsert_relationships,
+)
 from providers.http import RawResponse
+from providers.youtube import PROVIDERS
+from providers.youtube.analytics import KIND_REPORT, AudienceReport
 from providers.youtube.base import KIND_VIDEOS, uploads_playlist_for
 from providers.youtube.comments import YouTubeComment
 from providers.youtube.crawler import (
@@ -30,12 +37,16 @@ from providers.youtube.crawler import (
 from providers.youtube.model import YouTubeChannel, YouTubeVideo
 from providers.youtube.shorts import KIND_SHORTS_PAGE, YtShorts
 from providers.youtube.social import YouTubeActivity, YouTubeSubscription
+from providers.youtube.ytapi import YtApi
 
 CHANNELS = "channels"
 VIDEOS = "videos"
 COMMENTS = "comments"
 ACTIVITIES = "activities"
 RELATIONSHIPS = "relationships"
+INSIGHTS = "insights"
+#: The audience window refresh_yt_profile_insights reads: 90 days up to yesterday (UTC).
+INSIGHTS_DAYS = 90
 
 
 @dataclass(frozen=True)
@@ -75,6 +86,15 @@ class ObservedSubscription:
     """A channel (the subscriber) subscribing to another: a FOLLOWS relationship."""
 
     subscription: YouTubeSubscription
+    observed_at: datetime
+
+
+@dataclass(frozen=True)
+class ObservedInsights:
+    """A channel's audience reports (country, city, gender_age) as one request saw them."""
+
+    channel_id: str
+    reports: tuple[AudienceReport, ...]
     observed_at: datetime
 
 
@@ -134,6 +154,12 @@ def outcome_from(
         found = parsed if parsed is not None else reparse_listing(raws)
         return FlowOutcome(provider, {kind: tuple(wrap(i, seen) for i in found[: params[limit]])},
                            raws)  # fmt: skip
+    if flow == "refresh_yt_profile_insights":
+        reports = parsed if parsed is not None else _reparse_reports(raws)
+        return FlowOutcome(
+            provider, {INSIGHTS: (ObservedInsights(params["channel_id"], tuple(reports), seen),)},
+            raws,
+        )  # fmt: skip
     if flow == "refresh_yt_posts_by_genre":
         found = reparse_videos([r for r in raws if r.kind == KIND_VIDEOS])
         rows = tuple(ObservedVideo(v, seen, category=params["category"]) for v in found)
@@ -164,6 +190,12 @@ def outcome_from(
     else:
         raise ValueError(f"not a YouTube flow: {flow}")
     return FlowOutcome(provider, {VIDEOS: rows}, raws)
+
+
+def _reparse_reports(raws: Sequence[RawResponse]) -> list[AudienceReport]:
+    analytics = PROVIDERS["ytapi"]
+    assert isinstance(analytics, YtApi)
+    return [analytics.parse_report(r) for r in raws if r.kind == KIND_REPORT]
 
 
 # -- handlers: fetch, then build the outcome from the raw responses -----------------------
@@ -249,6 +281,17 @@ async def refresh_yt_posts_by_genre(crawler: YouTubeCrawler, params: dict[str, A
     return outcome_from("refresh_yt_posts_by_genre", params, provider, tuple(raws))
 
 
+async def refresh_yt_profile_insights(
+    crawler: YouTubeCrawler, params: dict[str, Any]
+) -> FlowOutcome:
+    end = datetime.now(UTC).date() - timedelta(days=1)
+    start = end - timedelta(days=INSIGHTS_DAYS - 1)
+    fetched = await crawler.insights(params["channel_id"], start, end)
+    return outcome_from(
+        "refresh_yt_profile_insights", params, fetched.provider, tuple(fetched.raw), fetched.value
+    )
+
+
 async def refresh_yt_activities(crawler: YouTubeCrawler, params: dict[str, Any]) -> FlowOutcome:
     fetched = await crawler.activities(params["channel_id"], params["max_activities"])
     return outcome_from(
@@ -268,6 +311,7 @@ async def refresh_yt_profile_relationship(
 
 HANDLERS: dict[str, FlowHandler] = {
     "refresh_yt_activities": refresh_yt_activities,
+    "refresh_yt_profile_insights": refresh_yt_profile_insights,
     "refresh_yt_posts_by_genre": refresh_yt_posts_by_genre,
     "refresh_yt_profile_relationship": refresh_yt_profile_relationship,
     "fetch_yt_post_comments": fetch_yt_post_comments,
@@ -290,6 +334,8 @@ def write_youtube(conn: Connection, outcomes: Sequence[FlowOutcome], ctx: WriteC
     upsert_activities(conn, activities)
     follows = [(r, o.provider) for o in outcomes for r in o.of(RELATIONSHIPS)]
     upsert_relationships(conn, follows, publish=not ctx.rebuild)
+    insights = [(i, o.provider) for o in outcomes for i in o.of(INSIGHTS)]
+    upsert_insights(conn, insights)
 
 
 def reparse_youtube(record: dict[str, Any]) -> FlowOutcome:
@@ -305,7 +351,7 @@ def _target(params: dict[str, Any]) -> str | None:
 
 PIPELINE = FamilyPipeline(
     family="youtube",
-    kinds=(CHANNELS, VIDEOS, COMMENTS, ACTIVITIES, RELATIONSHIPS),
+    kinds=(CHANNELS, VIDEOS, COMMENTS, ACTIVITIES, RELATIONSHIPS, INSIGHTS),
     handlers=HANDLERS,
     write=write_youtube,
     reparse=reparse_youtube,

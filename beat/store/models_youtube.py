@@ -11,6 +11,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     Integer,
     String,
     Table,
@@ -145,4 +146,20 @@ youtube_relationship = Table(
     Column("followed_at", UTCDateTime()),
     *_stamps(),
     UniqueConstraint("source_channel_id", "target_channel_id", name="uq_youtube_relationship"),
+)
+
+youtube_channel_insights = Table(
+    "youtube_channel_insights",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("channel_id", String, nullable=False, unique=True),
+    #: Views by country code / by city; viewer percentage by "ageGroup.gender" (YouTube
+    #: Analytics' own keys: "age25-34.female").
+    Column("country", Json),
+    Column("city", Json),
+    Column("gender_age", Json),
+    #: The days the reports cover (both included).
+    Column("period_start", Date),
+    Column("period_end", Date),
+    *_stamps(),
 )

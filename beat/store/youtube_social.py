@@ -5,6 +5,9 @@
 * Activities (refresh_yt_activities): youtube_activity, one row per activity id. No event: the
   original declared `yt_activity_log_events` but its payload is not known (§6), so we do not
   invent one.
+* Audience insights (refresh_yt_profile_insights): youtube_channel_insights, one row per
+  channel (country, city, gender_age maps and the days they cover). No event: the original's
+  §6 names none for insights.
 * Subscriptions (refresh_yt_profile_relationship): youtube_relationship, one row per (source,
   target); each goes out as `profile_relationship_log_events`, relationship_type FOLLOWS.
 
@@ -22,13 +25,23 @@ from sqlalchemy import Connection
 
 from beat.events.formats import event_time
 from beat.store.instagram import data_event
-from beat.store.models_youtube import youtube_activity, youtube_comment, youtube_relationship
+from beat.store.models_youtube import (
+    youtube_activity,
+    youtube_channel_insights,
+    youtube_comment,
+    youtube_relationship,
+)
 from beat.store.outbox import OutboxEvent, write_events
 from beat.store.youtube import PLATFORM, newest_per_key, upsert_newer
 from providers.model import flatten
 
 if TYPE_CHECKING:
-    from beat.pipeline.youtube import ObservedActivity, ObservedComment, ObservedSubscription
+    from beat.pipeline.youtube import (
+        ObservedActivity,
+        ObservedComment,
+        ObservedInsights,
+        ObservedSubscription,
+    )
 
 #: The original's activity type of a comment (post_activity_log).
 COMMENT = "COMMENT"
@@ -173,3 +186,28 @@ def upsert_relationships(
                  [relationship_row(r, p, now) for r, p in chosen])  # fmt: skip
     if publish:
         write_events(conn, [relationship_event(r, p) for r, p in chosen])
+
+
+def insights_row(item: ObservedInsights, provider: str, now: datetime) -> dict[str, Any]:
+    reports = {r.report: r for r in item.reports}
+    periods = [(r.start, r.end) for r in item.reports if r.start and r.end]
+    start, end = periods[0] if periods else (None, None)
+    return {
+        "channel_id": item.channel_id,
+        **{
+            name: dict(reports[name].values) if name in reports else None
+            for name in ("country", "city", "gender_age")
+        },
+        "period_start": start,
+        "period_end": end,
+        **_stamps(provider, item.observed_at, now),
+    }
+
+
+def upsert_insights(conn: Connection, insights: Sequence[tuple[ObservedInsights, str]]) -> None:
+    if not insights:
+        return
+    now = datetime.now(UTC)
+    chosen = newest_per_key(insights, lambda i: i.channel_id)
+    upsert_newer(conn, youtube_channel_insights, ("channel_id",),
+                 [insights_row(i, p, now) for i, p in chosen])  # fmt: skip

@@ -8,6 +8,7 @@ from beat.pipeline.youtube import (
     ACTIVITIES,
     CHANNELS,
     COMMENTS,
+    INSIGHTS,
     PIPELINE,
     RELATIONSHIPS,
     VIDEOS,
@@ -50,6 +51,14 @@ youtube_batch, youtube_batch_job = build_batch_assets(
             "youtube_relationships",
             description="Which channels a channel subscribes to, as FOLLOWS relationships "
             "(table youtube_relationship; profile_relationship_log_events).",
+            group_name="youtube",
+            kinds={"sql"},
+            deps=["youtube_channels"],
+        ),
+        INSIGHTS: dg.AssetSpec(
+            "youtube_channel_insights",
+            description="YouTube channels' audience by country, city and gender/age, from "
+            "YouTube Analytics with the owner's grant (table youtube_channel_insights).",
             group_name="youtube",
             kinds={"sql"},
             deps=["youtube_channels"],

@@ -23,6 +23,7 @@ import asyncio
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, ClassVar, TypeVar
 
 from providers.credentials import Credential
@@ -30,6 +31,7 @@ from providers.engine import ChainEntry, Crawler, Fetched
 from providers.errors import BadInput, ProviderError, TargetNotFound
 from providers.http import ProviderRequest, RawResponse
 from providers.youtube import PROVIDERS
+from providers.youtube.analytics import CAP_INSIGHTS, KIND_REPORT, REPORTS, AudienceReport
 from providers.youtube.base import (
     CAP_CHANNEL,
     CAP_GENRE,
@@ -87,6 +89,8 @@ DEFAULT_CHAINS: dict[str, list[ChainEntry]] = {
     "activities": ["ytapitoken", "ytapi"],
     "subscriptions": ["ytapitoken", "ytapi"],
     "genre": ["ytapitoken", "ytapi"],
+    # Only the channel owner's own grant reads its audience.
+    "insights": ["ytapi"],
 }
 
 FETCH_TYPES: dict[str, frozenset[str]] = {
@@ -99,6 +103,7 @@ FETCH_TYPES: dict[str, frozenset[str]] = {
     "activities": frozenset({CAP_ACTIVITIES}),
     "subscriptions": frozenset({CAP_SUBSCRIPTIONS}),
     "genre": frozenset({CAP_GENRE}),
+    "insights": frozenset({CAP_INSIGHTS}),
 }
 
 #: A listing never reads more pages than this (a provider looping on its cursor stops here).
@@ -368,6 +373,32 @@ class YouTubeCrawler(Crawler):
             "genre", KIND_SEARCH, (category, language), max_results,
             lambda p: p.genre_request, lambda p: p.parse_search,
         )  # fmt: skip
+
+    async def insights(
+        self, channel_id: str, start: date, end: date
+    ) -> Fetched[list[AudienceReport]]:
+        """The channel's audience by country, city and gender/age over [start, end], through
+        the owner's own ``ytapi`` grant (a credential whose handle is the channel id)."""
+        clean = normalize_channel_id(channel_id)
+        if start > end:
+            raise BadInput("start is after end")
+
+        async def attempt(
+            provider: YouTubeProvider, cred: Credential, base_url: str
+        ) -> tuple[list[AudienceReport], list[RawResponse]]:
+            if not isinstance(provider, YtApi):
+                raise TypeError(f"{provider.name} cannot read Analytics reports")
+            raws: list[RawResponse] = []
+            for report in REPORTS:
+                build = provider.report_request
+                raws.append(
+                    await self._call(
+                        provider, cred, base_url, KIND_REPORT, build, report, start, end
+                    )
+                )
+            return [provider.parse_report(raw) for raw in raws], raws
+
+        return await self._on_provider("ytapi", "insights", attempt, credential_handle=clean)
 
     async def _listing(
         self,

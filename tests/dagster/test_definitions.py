@@ -27,6 +27,7 @@ def test_code_location_loads_with_expected_keys(tmp_path: Path, monkeypatch) -> 
         "shopify_orders",
         "shopify_products",
         "youtube_activities",
+        "youtube_channel_insights",
         "youtube_channels",
         "youtube_comments",
         "youtube_exports",

@@ -8,11 +8,13 @@ from sqlalchemy import select, update
 
 from beat.store.models_youtube import (
     youtube_activity,
+    youtube_channel_insights,
     youtube_comment,
     youtube_post,
     youtube_relationship,
 )
 from sandbox.youtube import channel_id_for, video_facts
+from sandbox.youtube_analytics import OWNERS, report
 from sandbox.youtube_comments import comment_count
 from sandbox.youtube_social import (
     activity_count,
@@ -140,3 +142,24 @@ def test_posts_by_genre_are_the_categorys_most_viewed_in_the_language_first(
     english = [p for p in posts if (p["audio_language"] or "").startswith("en")]
     assert english  # relevanceLanguage put them first
     assert len(events(stack, "post_log_events")) == 20
+
+
+def test_profile_insights_through_the_owners_grant(stack: Stack) -> None:
+    owner = next(iter(OWNERS.values()))
+    stack.submit("refresh_yt_profile_insights", [{"channel_id": owner}])
+    defs = drive(stack, "youtube")
+    assert stack.statuses() == {"COMPLETE": 1}
+    with stack.engine.connect() as conn:
+        row = conn.execute(select(youtube_channel_insights)).mappings().one()
+    start, end = row["period_start"], row["period_end"]
+    assert row["channel_id"] == owner and (end - start).days == 89
+    expected = report(owner, "country", start.isoformat(), end.isoformat(), 200)
+    assert row["country"] == {c: v for c, v in expected["rows"]}
+    assert row["city"] and abs(sum(row["gender_age"].values()) - 100) < 1
+
+    with stack.engine.begin() as conn:
+        conn.execute(update(youtube_channel_insights).values(country=None))
+    rebuild_today(defs, "youtube")
+    with stack.engine.connect() as conn:
+        rebuilt = conn.execute(select(youtube_channel_insights)).mappings().one()
+    assert rebuilt["country"] == row["country"] and rebuilt["period_end"] == end

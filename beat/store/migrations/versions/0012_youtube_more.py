@@ -1,4 +1,5 @@
-"""More YouTube: video comments, channel activities and subscriptions (FOLLOWS relationships).
+"""More YouTube: video comments, channel activities, subscriptions (FOLLOWS relationships) and
+channel audience insights.
 
 Revision ID: 0012_youtube_more
 Revises: 0008_youtube_shopify
@@ -13,6 +14,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects.postgresql import JSONB
 
 revision: str = "0012_youtube_more"
 down_revision: str | None = "0008_youtube_shopify"
@@ -20,6 +22,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 _id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+_json = sa.JSON().with_variant(JSONB(), "postgresql")
 
 
 def _when(name: str, nullable: bool = True) -> sa.Column:
@@ -97,9 +100,23 @@ def upgrade() -> None:
     op.create_index(
         "ix_youtube_relationship_target_channel_id", "youtube_relationship", ["target_channel_id"]
     )
+    op.create_table(
+        "youtube_channel_insights",
+        sa.Column("id", _id, primary_key=True, autoincrement=True),
+        sa.Column("channel_id", sa.String(), nullable=False),
+        sa.Column("country", _json),
+        sa.Column("city", _json),
+        sa.Column("gender_age", _json),
+        sa.Column("period_start", sa.Date()),
+        sa.Column("period_end", sa.Date()),
+        *_stamps(),
+        sa.PrimaryKeyConstraint("id", name="pk_youtube_channel_insights"),
+        sa.UniqueConstraint("channel_id", name="uq_youtube_channel_insights_channel_id"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("youtube_channel_insights")
     op.drop_table("youtube_relationship")
     op.drop_table("youtube_activity")
     op.drop_table("youtube_comment")
