@@ -20,9 +20,13 @@ def test_code_location_loads_with_expected_keys(tmp_path: Path, monkeypatch) -> 
     defs = build_definitions(load_settings())
     repo = defs.get_repository_def()
     assert sorted(key.to_user_string() for key in repo.asset_graph.get_all_asset_keys()) == [
+        "creator_growth",
+        "creator_snapshot",
         "instagram_posts",
         "instagram_profiles",
+        "leaderboards",
         "media",
+        "post_performance",
         "provider_health",
         "shopify_orders",
         "shopify_products",
@@ -42,10 +46,25 @@ def test_code_location_loads_with_expected_keys(tmp_path: Path, monkeypatch) -> 
         "shopify_batch_sensor",
         "release_failed_batches_sensor",
         "outbox_relay_sensor",
+        "analytics_automation_sensor",
     }
     job = defs.resolve_job_def("instagram_batch_job")
     assert job.executor_def is dg.in_process_executor
     assert job.partitions_def is not None
+    assert defs.resolve_job_def("scrape_requests_job").executor_def is dg.in_process_executor
+    graph = repo.asset_graph
+    analytics = {k for k in graph.get_all_asset_keys() if graph.get(k).group_name == "analytics"}
+    assert {k.to_user_string() for k in analytics} == {
+        "creator_growth", "creator_snapshot", "leaderboards", "post_performance",
+    }  # fmt: skip
+    for key in analytics:
+        node = graph.get(key)
+        assert node.automation_condition is not None and node.partitions_def is not None
+    ingestion = {
+        dg.AssetKey(k)
+        for k in ("instagram_profiles", "instagram_posts", "youtube_channels", "youtube_videos")
+    }
+    assert ingestion <= graph.get(dg.AssetKey("creator_snapshot")).parent_keys
 
 
 def test_dagster_cli_validates_the_workspace(tmp_path: Path) -> None:
