@@ -122,6 +122,19 @@ class ChannelVideosExportParams(ChannelsExportParams):
     end_date: Day | None = None
 
 
+class AudienceExportParams(ChannelsExportParams):
+    """Without dates: the 90 days up to yesterday (UTC)."""
+
+    start_date: Day | None = None
+    end_date: Day | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> AudienceExportParams:
+        if self.start_date and self.end_date and self.start_date > self.end_date:
+            raise ValueError("start_date is after end_date")
+        return self
+
+
 class PlaylistVideosExportParams(_ExportInput):
     playlist_ids: list[ShortText] | None = Field(default=None, max_length=100_000)
     playlists_path: ObjectKey | None = None
@@ -259,4 +272,16 @@ FLOWS = (
         "Videos each keyword finds (max_results), within the dates.",
     ),
     _export("fetch_video_details_csv", "videos", VideoDetailsExportParams, "Videos by id."),
+    _export(
+        "fetch_channel_demographic_csv",
+        "insights",
+        AudienceExportParams,
+        "Each channel's viewers by age group and gender (YouTube Analytics, the owner's grant).",
+    ),
+    _export(
+        "fetch_channel_audience_geography_csv",
+        "insights",
+        AudienceExportParams,
+        "Each channel's views by country (YouTube Analytics, the owner's grant).",
+    ),
 )

@@ -375,10 +375,13 @@ class YouTubeCrawler(Crawler):
         )  # fmt: skip
 
     async def insights(
-        self, channel_id: str, start: date, end: date
+        self, channel_id: str, start: date, end: date, reports: Sequence[str] = tuple(REPORTS)
     ) -> Fetched[list[AudienceReport]]:
-        """The channel's audience by country, city and gender/age over [start, end], through
-        the owner's own ``ytapi`` grant (a credential whose handle is the channel id)."""
+        """The channel's audience ``reports`` (by country, city and gender/age) over
+        [start, end], through the owner's own ``ytapi`` grant (a credential whose handle is the
+        channel id)."""
+        if not reports or any(r not in REPORTS for r in reports):
+            raise BadInput(f"reports must be among {sorted(REPORTS)}")
         clean = normalize_channel_id(channel_id)
         if start > end:
             raise BadInput("start is after end")
@@ -389,7 +392,7 @@ class YouTubeCrawler(Crawler):
             if not isinstance(provider, YtApi):
                 raise TypeError(f"{provider.name} cannot read Analytics reports")
             raws: list[RawResponse] = []
-            for report in REPORTS:
+            for report in reports:
                 build = provider.report_request
                 raws.append(
                     await self._call(
