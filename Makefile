@@ -31,6 +31,7 @@ services:
 bench: $(STAMP) services
 	$(BIN)/python bench/queue_bench.py
 	$(BIN)/python bench/pipeline_bench.py
+	$(BIN)/python bench/followers_bench.py
 	$(BIN)/python bench/relay_bench.py
 	$(BIN)/python bench/media_bench.py
 	$(BIN)/python bench/analytics_bench.py

@@ -79,9 +79,32 @@ def demo_phases(engine: Any, requests: int, source: str) -> list[tuple[str, Any]
     return [
         ("profiles", lambda: profile_requests(requests, source)),
         ("posts", lambda: post_requests(engine, max(10, requests // 10), source)),
+        ("activity", lambda: activity_requests(engine, source)),
         ("youtube", lambda: demo_requests.youtube_requests(source)),
         ("shopify", lambda: demo_requests.shopify_requests(source)),
     ]
+
+
+def activity_requests(engine: Any, source: str) -> list[tuple[str, dict[str, Any]]]:
+    """Listings of the instagram_activity family about what the first phases stored: who two
+    accounts follow, who liked and commented their most discussed posts."""
+    from beat.store.models import instagram_account, instagram_post
+
+    with engine.connect() as conn:
+        ids = conn.execute(
+            select(instagram_account.c.profile_id)
+            .where(instagram_account.c.is_private.isnot(True))
+            .order_by(instagram_account.c.profile_id)
+            .limit(2)
+        ).scalars()
+        posts = conn.execute(
+            select(instagram_post.c.shortcode).order_by(instagram_post.c.comments.desc()).limit(2)
+        ).scalars()
+        listings = [("fetch_profile_following", {"profile_id": pid}) for pid in ids]
+        for code in posts:
+            listings.append(("fetch_post_likes", {"shortcode": code, "max_likes": 100}))
+            listings.append(("fetch_post_comments", {"shortcode": code, "max_comments": 100}))
+    return [(flow, {"params": params, "source": source}) for flow, params in listings]
 
 
 def post_requests(engine: Any, count: int, source: str) -> list[tuple[str, dict[str, Any]]]:

@@ -9,7 +9,12 @@ from beat.flows import FAMILIES
 from beat.limits import fetches_within, load_specs
 from beat_dagster.assets.analytics import ANALYTICS_ASSETS, analytics_automation_sensor
 from beat_dagster.assets.batches import REBUILD_JOBS
-from beat_dagster.assets.instagram import instagram_batch, instagram_batch_job
+from beat_dagster.assets.instagram import (
+    instagram_activity_batch,
+    instagram_activity_batch_job,
+    instagram_batch,
+    instagram_batch_job,
+)
 from beat_dagster.assets.media import media, media_batch_job
 from beat_dagster.assets.providers import (
     provider_health,
@@ -39,6 +44,7 @@ from beat_dagster.sensors.outbox import outbox_relay_sensor
 #: Each family's batch assets and job, by family name (beat/flows/ declares the families).
 BATCH_FAMILIES = {
     "instagram": (instagram_batch, instagram_batch_job),
+    "instagram_activity": (instagram_activity_batch, instagram_activity_batch_job),
     "media": (media, media_batch_job),
     "youtube": (youtube_batch, youtube_batch_job),
     "youtube_exports": (youtube_exports, youtube_exports_job),
@@ -110,6 +116,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
                 base_urls=settings.provider_base_urls,
                 timeout_seconds=settings.provider_timeout_seconds,
                 concurrency=settings.concurrency,
+                graph_api_version=settings.graph_api_version,
             ),
             "rate_limiter": RateLimiterResource(
                 redis_url=settings.redis_url,

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 
 from beat.store.queue import RequestQueue
 from providers.http import RawResponse
@@ -59,6 +60,16 @@ def _handle_of(params: dict[str, Any]) -> str | None:
 
 
 @dataclass(frozen=True)
+class DayCheck:
+    """A family's own asset check, evaluated on the days a run wrote (today for a batch, the
+    partition's days for a rebuild) from what the warehouse holds: (passed, metadata)."""
+
+    name: str
+    description: str
+    evaluate: Callable[[Engine, Sequence[date]], tuple[bool, dict[str, Any]]]
+
+
+@dataclass(frozen=True)
 class FamilyPipeline:
     family: str
     #: The item kinds its outcomes carry, in the order reports list them.
@@ -68,3 +79,5 @@ class FamilyPipeline:
     reparse: Reparser
     #: The target the per-handle rate limit keys on, from a request's params.
     target_of: Callable[[dict[str, Any]], str | None] = _handle_of
+    #: Checks of its own, on the first asset of the family (see `DayCheck`).
+    checks: tuple[DayCheck, ...] = ()

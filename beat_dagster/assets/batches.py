@@ -69,7 +69,7 @@ def build_batch_assets(
         name=f"{family.name}_batch",
         # Skippable: a rebuild that finds no stored raw response materializes nothing.
         specs=[spec.replace_attributes(skippable=True) for spec in specs.values()],
-        check_specs=_check_specs(family, specs),
+        check_specs=[*_check_specs(family, specs), *_day_check_specs(pipeline, first)],
         # Makes every output optional, so a check that does not apply to a run (the failure
         # rate in a rebuild, the posts check of a batch that fetched no posts) shows as
         # skipped instead of being faked; the assets themselves are only built together.
@@ -98,6 +98,7 @@ def build_batch_assets(
         if batch_id is None:
             days = [date.fromisoformat(key) for key in context.partition_keys]
             yield from _rebuild_days(context, pipeline, flows, specs, database, objects, days)
+            yield from _day_checks(pipeline, first, database, days)
             return
         day = date.fromisoformat(context.partition_key)
 
@@ -144,6 +145,7 @@ def build_batch_assets(
                     severity=dg.AssetCheckSeverity.WARN,
                     metadata={"batch_id": batch_id, "rows": report.rows[kind]},
                 )
+        yield from _day_checks(pipeline, first, database, [day])
 
     job = dg.define_asset_job(
         family.job_name,
@@ -192,6 +194,23 @@ def _check_specs(family: Family, specs: Mapping[str, dg.AssetSpec]) -> list[dg.A
         for kind, spec in specs.items()
     ]
     return [failure_rate, *rows]
+
+
+def _day_check_specs(pipeline: FamilyPipeline, asset: dg.AssetKey) -> list[dg.AssetCheckSpec]:
+    """A family's own checks (`FamilyPipeline.checks`), judged on the days a run wrote."""
+    return [
+        dg.AssetCheckSpec(c.name, asset=asset, description=c.description) for c in pipeline.checks
+    ]
+
+
+def _day_checks(
+    pipeline: FamilyPipeline, asset: dg.AssetKey, database: DatabaseResource, days: list[date]
+) -> Iterator[dg.AssetCheckResult]:
+    for check in pipeline.checks:
+        passed, metadata = check.evaluate(database.engine(), days)
+        yield dg.AssetCheckResult(
+            check_name=check.name, asset_key=asset, passed=passed, metadata=metadata
+        )
 
 
 def _summary(report: BatchReport) -> str:

@@ -22,7 +22,9 @@ def test_code_location_loads_with_expected_keys(tmp_path: Path, monkeypatch) -> 
     assert sorted(key.to_user_string() for key in repo.asset_graph.get_all_asset_keys()) == [
         "creator_growth",
         "creator_snapshot",
+        "instagram_post_activity",
         "instagram_posts",
+        "instagram_profile_relationships",
         "instagram_profiles",
         "leaderboards",
         "media",
@@ -40,6 +42,7 @@ def test_code_location_loads_with_expected_keys(tmp_path: Path, monkeypatch) -> 
     ]
     assert {s.name for s in repo.sensor_defs} == {
         "instagram_batch_sensor",
+        "instagram_activity_batch_sensor",
         "media_batch_sensor",
         "youtube_batch_sensor",
         "youtube_exports_sensor",
@@ -65,6 +68,14 @@ def test_code_location_loads_with_expected_keys(tmp_path: Path, monkeypatch) -> 
         for k in ("instagram_profiles", "instagram_posts", "youtube_channels", "youtube_videos")
     }
     assert ingestion <= graph.get(dg.AssetKey("creator_snapshot")).parent_keys
+    # Followers listings hang off the profiles they list, in the same group.
+    relationships = dg.AssetKey("instagram_profile_relationships")
+    assert graph.get(relationships).parent_keys == {dg.AssetKey("instagram_profiles")}
+    assert graph.get(relationships).group_name == "instagram"
+    activity = graph.get(dg.AssetKey("instagram_post_activity"))
+    assert activity.parent_keys == {dg.AssetKey("instagram_posts")}
+    checks = {key.name for key in graph.asset_check_keys}
+    assert {"batch_failure_rate", "history_newest_wins"} <= checks
 
 
 def test_dagster_cli_validates_the_workspace(tmp_path: Path) -> None:
