@@ -160,15 +160,14 @@ def relationship_event(item: ObservedSubscription, provider: str) -> OutboxEvent
             "source_profile_id": s.subscriber_channel_id,
             "target_profile_id": s.channel_id,
             "event_timestamp": event_time(item.observed_at),
-            # What the answer tells about each side (YouTube's handle is the profile id).
+            # What the answer tells about each side (YouTube's handle is the profile id); the
+            # same keys as Instagram's FOLLOWS events (beat/store/instagram_activity.py).
             "source_dimensions": {"handle": s.subscriber_channel_id},
-            "source_metrics": {},
             "target_dimensions": {
                 "handle": s.channel_id,
                 **{k: v for k, v in target.items() if v is not None},
                 **({"followed_at": event_time(s.subscribed_at)} if s.subscribed_at else {}),
             },
-            "target_metrics": {},
         },
     )
 
