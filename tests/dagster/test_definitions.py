@@ -32,8 +32,12 @@ def test_code_location_loads_with_expected_keys(tmp_path: Path, monkeypatch) -> 
         "provider_health",
         "shopify_orders",
         "shopify_products",
+        "youtube_activities",
+        "youtube_channel_insights",
         "youtube_channels",
+        "youtube_comments",
         "youtube_exports",
+        "youtube_relationships",
         "youtube_videos",
     ]
     assert {s.name for s in repo.sensor_defs} == {
