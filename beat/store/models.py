@@ -291,3 +291,4 @@ beat_control = Table(
     Column("value", String, nullable=False),
     _updated_at(),
 )
+import beat.store.models_ops  # noqa: E402, F401  (operations indexes)

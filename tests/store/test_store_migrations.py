@@ -34,7 +34,7 @@ TABLES = {
     "asset_log",
     "beat_control",
 }
-HEAD = "0003"
+HEAD = "0011_operations"
 
 
 @pytest.fixture(
