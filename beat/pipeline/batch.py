@@ -53,6 +53,8 @@ class BatchReport:
     providers: Counter[str] = field(default_factory=Counter)
     failure_reasons: Counter[str] = field(default_factory=Counter)
     raw_objects: int = 0
+    #: Requests given back to the queue unfinished because the run was asked to stop.
+    handed_back: int = 0
     duration_seconds: float = 0.0
 
     @property
@@ -72,6 +74,7 @@ class BatchReport:
             "provider_mix": dict(self.providers),
             "failure_reasons": dict(self.failure_reasons.most_common(10)),
             "raw_objects": self.raw_objects,
+            "handed_back_on_stop": self.handed_back,
             "duration_seconds": round(self.duration_seconds, 3),
             "requests_per_second": round(self.requests / self.duration_seconds, 1)
             if self.duration_seconds
@@ -140,6 +143,7 @@ class BatchRunner:
         flush_size: int = 200,
         flush_interval_seconds: float = 0.5,
         enqueue_media: bool = False,
+        stop_grace_seconds: float = 20.0,
     ) -> None:
         self.queue = queue
         self.engine = engine
@@ -150,6 +154,19 @@ class BatchRunner:
         self.flush_size = flush_size
         self.flush_interval = flush_interval_seconds
         self.enqueue_media = enqueue_media
+        self.stop_grace_seconds = stop_grace_seconds
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping: asyncio.Event | None = None
+
+    def stop(self) -> None:
+        """Start no more requests; those in flight get ``stop_grace_seconds`` to finish, the
+        rest go back to the queue (attempt refunded). Safe from a signal handler or a thread."""
+        if self._loop is not None and self._stopping is not None:
+            self._loop.call_soon_threadsafe(self._stopping.set)
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping is not None and self._stopping.is_set()
 
     async def run(
         self, claims: Sequence[ClaimedRequest], *, batch_id: str, run_id: str, day: date
@@ -157,6 +174,7 @@ class BatchRunner:
         report = BatchReport(batch_id=batch_id, requests=len(claims))
         self._calls: list[HttpCall] = []  # HTTP exchanges since the last flush, for tracing
         started = time.perf_counter()
+        self._loop, self._stopping = asyncio.get_running_loop(), asyncio.Event()
         results: asyncio.Queue[Processed | None] = asyncio.Queue()
         keeper = asyncio.create_task(self._keep_leases(batch_id, run_id))
         writer = asyncio.create_task(self._write(results, report, batch_id, run_id, day))
@@ -166,11 +184,21 @@ class BatchRunner:
                 crawler = self.crawler_factory(session)
                 crawler.on_call = lambda call: self._calls.append(call)
                 gate = asyncio.Semaphore(self.concurrency)
-                await asyncio.gather(
-                    *(self._process(crawler, gate, claim, results) for claim in claims)
+                await self._until_done_or_stopped(
+                    asyncio.gather(
+                        *(self._process(crawler, gate, claim, results) for claim in claims)
+                    )
                 )
             await results.put(None)
             await writer
+            if self.stopping:
+                report.handed_back = await asyncio.to_thread(
+                    self.queue.release_batch,
+                    batch_id,
+                    run_id,
+                    "handed back: the run was stopped (SIGTERM) before finishing it",
+                    refund_attempt=True,
+                )
         except BaseException:
             writer.cancel()
             # Hand unfinished rows back at once instead of waiting for their lease to lapse.
@@ -181,6 +209,19 @@ class BatchRunner:
         report.duration_seconds = time.perf_counter() - started
         return report
 
+    async def _until_done_or_stopped(self, work: asyncio.Future[Any]) -> None:
+        assert self._stopping is not None
+        stop = asyncio.create_task(self._stopping.wait())
+        try:
+            await asyncio.wait({work, stop}, return_when=asyncio.FIRST_COMPLETED)
+            if not work.done():  # stopping: what is in flight gets the grace, then is cut
+                try:
+                    await asyncio.wait_for(work, self.stop_grace_seconds)
+                except TimeoutError:
+                    log.warning("stop grace over: cutting the requests still in flight")
+        finally:
+            stop.cancel()
+
     async def _process(
         self,
         crawler: InstagramCrawler,
@@ -189,6 +230,8 @@ class BatchRunner:
         results: asyncio.Queue[Processed | None],
     ) -> None:
         async with gate:
+            if self.stopping:  # left PROCESSING; handed back when the run ends
+                return
             try:
                 # The per-handle rate limit keys on the request's target.
                 with target_handle(claim.params.get("handle")):

@@ -1210,12 +1210,19 @@ class RequestQueue:
         return self._retrying(conn, attempt)
 
     def release_batch(
-        self, batch_id: str, run_id: str | None = None, reason: str = "run ended"
+        self,
+        batch_id: str,
+        run_id: str | None = None,
+        reason: str = "run ended",
+        *,
+        refund_attempt: bool = False,
     ) -> int:
         """Hand a batch's unfinished rows back at once (the run failed, or is shutting down).
 
         With `run_id`, only rows that run holds. Released rows are claimable immediately; one
-        that has used its last attempt is FAILED instead. Returns how many rows were released.
+        that has used its last attempt is FAILED instead, unless `refund_attempt` (a drain
+        handing back rows it never started: the attempt is given back, as for a deferral).
+        Returns how many rows were released.
         """
         held = (t.c.batch_id == batch_id) & _status_is(PROCESSING)
         if run_id is not None:
@@ -1226,7 +1233,10 @@ class RequestQueue:
                 locked = conn.execute(
                     select(t.c.id, t.c.attempt).where(held).order_by(t.c.id).with_for_update()
                 ).all()
-                settlements = [_Settlement(i, a, reason, True, None, 0.0) for i, a in locked]
+                settlements = [
+                    _Settlement(i, a, reason, True, None, 0.0, deferred=refund_attempt)
+                    for i, a in locked
+                ]
                 report = self._settle(conn, settlements)
             return len(report.retried_ids) + len(report.failed_ids)
 

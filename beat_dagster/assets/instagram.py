@@ -7,6 +7,7 @@ from datetime import date
 import dagster as dg
 
 from beat.flows import FAMILIES
+from beat.ops.drain import grace_seconds, on_sigterm
 from beat.pipeline.batch import BatchReport, BatchRunner, read_raw_day
 from beat.store.instagram import upsert_instagram
 from beat_dagster.partitions import daily_partitions
@@ -119,9 +120,11 @@ def process_batch(
             family=FAMILY.name,
             concurrency=crawler.concurrency,
             enqueue_media=media.from_batches,
+            stop_grace_seconds=grace_seconds(),
         )
         try:
-            return await runner.run(claims, batch_id=batch_id, run_id=run_id, day=day)
+            with on_sigterm(runner.stop):  # a pod eviction or deploy: drain, exit cleanly
+                return await runner.run(claims, batch_id=batch_id, run_id=run_id, day=day)
         finally:
             await limiter.aclose()
 

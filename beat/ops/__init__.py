@@ -1,0 +1,1 @@
+"""Operations: draining on SIGTERM, structured logs, optional tracing."""
