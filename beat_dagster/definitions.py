@@ -14,6 +14,11 @@ from beat_dagster.assets.providers import (
     provider_health_job,
     provider_health_schedule,
 )
+from beat_dagster.assets.queue_health import (
+    queue_health,
+    queue_health_job,
+    queue_health_schedule,
+)
 from beat_dagster.resources import (
     BrokerResource,
     CrawlerResource,
@@ -42,9 +47,9 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         for family, job in batch_jobs.items()
     ]
     return dg.Definitions(
-        assets=[instagram_batch, media, provider_health],
-        jobs=[*batch_jobs.values(), provider_health_job],
-        schedules=[provider_health_schedule],
+        assets=[instagram_batch, media, provider_health, queue_health],
+        jobs=[*batch_jobs.values(), provider_health_job, queue_health_job],
+        schedules=[provider_health_schedule, queue_health_schedule],
         # Materializations launched from the UI run in-process too (a process per step costs
         # 8-20 s here and buys nothing: the work is concurrent inside one asyncio loop).
         executor=dg.in_process_executor,

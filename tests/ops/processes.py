@@ -3,6 +3,7 @@ children) at the end, and show its log when something goes wrong."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -57,10 +58,9 @@ class Process:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(5)
-        try:  # children that outlived their parent (a code server, a run worker)
+        # Children that outlived their parent (a code server, a run worker).
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         return self.proc.returncode
 
 

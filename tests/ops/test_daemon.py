@@ -9,6 +9,7 @@ code server from deploy/workspace.yaml), and every run is a process the daemon l
 from __future__ import annotations
 
 import asyncio
+import itertools
 import shutil
 from pathlib import Path
 
@@ -117,7 +118,7 @@ def test_daemon_launches_queued_batch_runs_within_family_limits(
         # The per-family limit held: never two instagram runs in flight at once.
         spans = sorted((r.start_time, r.end_time) for r in records)
         assert all(None not in span for span in spans), spans
-        for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
+        for (_, end), (start, _) in itertools.pairwise(spans):
             assert start >= end, f"two instagram runs overlapped: {spans}"
         engine.dispose()
 
@@ -130,5 +131,3 @@ def _finished_runs(instance: DagsterInstance) -> list:
         )
     )
     return list(records)
-
-
