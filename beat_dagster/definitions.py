@@ -19,6 +19,7 @@ from beat_dagster.assets.queue_health import (
     queue_health_job,
     queue_health_schedule,
 )
+from beat_dagster.jobs.retention import queue_retention_job, queue_retention_schedule
 from beat_dagster.resources import (
     BrokerResource,
     CrawlerResource,
@@ -48,8 +49,8 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     ]
     return dg.Definitions(
         assets=[instagram_batch, media, provider_health, queue_health],
-        jobs=[*batch_jobs.values(), provider_health_job, queue_health_job],
-        schedules=[provider_health_schedule, queue_health_schedule],
+        jobs=[*batch_jobs.values(), provider_health_job, queue_health_job, queue_retention_job],
+        schedules=[provider_health_schedule, queue_health_schedule, queue_retention_schedule],
         # Materializations launched from the UI run in-process too (a process per step costs
         # 8-20 s here and buys nothing: the work is concurrent inside one asyncio loop).
         executor=dg.in_process_executor,
