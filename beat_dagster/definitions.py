@@ -7,6 +7,7 @@ import dagster as dg
 from beat.config import Settings, load_settings
 from beat.flows import FAMILIES
 from beat.limits import fetches_within, load_specs
+from beat.ops import configure_observability
 from beat_dagster.assets.instagram import instagram_batch, instagram_batch_job
 from beat_dagster.assets.media import media, media_batch_job
 from beat_dagster.assets.providers import (
@@ -92,4 +93,5 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     )
 
 
+configure_observability()  # JSON logs / traces in the code server and every run, if enabled
 defs = build_definitions(load_settings())

@@ -60,5 +60,10 @@ def serve_api(app: Any, *, host: str, port: int) -> None:
     async def announce(_: web.Application) -> None:
         log.warning("API stopping: no new connections; in-flight requests get the grace")
 
+    from beat.ops import configure_observability
+    from beat.ops.logs import request_logging
+
+    configure_observability()
+    app.middlewares.insert(0, request_logging())  # outermost: errors carry the request id
     app.on_shutdown.append(announce)
     web.run_app(app, host=host, port=port, shutdown_timeout=grace_seconds(), print=None)

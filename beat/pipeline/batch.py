@@ -24,6 +24,7 @@ from sqlalchemy import Engine
 
 from beat.events.trace import trace_events
 from beat.objects import ObjectStore
+from beat.ops.tracing import record_call
 from beat.pipeline.instagram import HANDLERS, FlowOutcome, outcome_from
 from beat.pipeline.media import enqueue_media
 from beat.store.instagram import upsert_instagram
@@ -182,7 +183,7 @@ class BatchRunner:
             connector = aiohttp.TCPConnector(limit=self.concurrency, ttl_dns_cache=300)
             async with aiohttp.ClientSession(connector=connector) as session:
                 crawler = self.crawler_factory(session)
-                crawler.on_call = lambda call: self._calls.append(call)
+                crawler.on_call = self._on_call
                 gate = asyncio.Semaphore(self.concurrency)
                 await self._until_done_or_stopped(
                     asyncio.gather(
@@ -208,6 +209,10 @@ class BatchRunner:
             keeper.cancel()
         report.duration_seconds = time.perf_counter() - started
         return report
+
+    def _on_call(self, call: HttpCall) -> None:
+        self._calls.append(call)
+        record_call(call)  # a provider span, when tracing is on
 
     async def _until_done_or_stopped(self, work: asyncio.Future[Any]) -> None:
         assert self._stopping is not None

@@ -1,6 +1,7 @@
 """Instagram profiles and posts: one batch run materializes today's partition of both."""
 
 import asyncio
+import logging
 from collections.abc import Iterator
 from datetime import date
 
@@ -8,6 +9,8 @@ import dagster as dg
 
 from beat.flows import FAMILIES
 from beat.ops.drain import grace_seconds, on_sigterm
+from beat.ops.logs import log_context
+from beat.ops.tracing import span
 from beat.pipeline.batch import BatchReport, BatchRunner, read_raw_day
 from beat.store.instagram import upsert_instagram
 from beat_dagster.partitions import daily_partitions
@@ -21,6 +24,7 @@ from beat_dagster.resources import (
 )
 from beat_dagster.tags import BATCH_ID_TAG, PLATFORM_TAG
 
+log = logging.getLogger(__name__)
 FAMILY = FAMILIES["instagram"]
 PROFILES = dg.AssetKey("instagram_profiles")
 POSTS = dg.AssetKey("instagram_posts")
@@ -128,7 +132,17 @@ def process_batch(
         finally:
             await limiter.aclose()
 
-    return asyncio.run(run())
+    with (
+        log_context(batch_id=batch_id, run_id=run_id),
+        span("beat.batch", **{"beat.batch_id": batch_id, "beat.run_id": run_id}) as batch_span,
+    ):
+        report = asyncio.run(run())
+        if batch_span is not None:
+            batch_span.set_attributes(
+                {"beat.requests": report.requests, "beat.failed": report.failed}
+            )
+        log.info("batch %s finished", batch_id, extra=report.metadata())
+    return report
 
 
 def rebuild_days(

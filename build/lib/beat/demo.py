@@ -1,0 +1,287 @@
+"""`beat demo`: the main job on embedded defaults, end to end, with nothing to set up.
+
+It starts the provider sandbox and the intake API on loopback, submits a few hundred
+requests over HTTP, then ticks the real batch sensor and executes each run it requests
+on a Dagster instance under .beat/dagster (so `make ui` shows them afterwards).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import sys
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from sqlalchemy import func, select
+
+from beat.config import Settings, load_settings
+from sandbox import RATE_LIMITS_FILE, sandbox_credentials
+
+
+@dataclass
+class LocalServices:
+    """The sandbox and the intake API, served from one background event loop."""
+
+    sandbox_url: str = ""
+    api_url: str = ""
+
+    def start(self, queue: Any, token: str) -> None:
+        self._loop = asyncio.new_event_loop()
+        threading.Thread(target=self._loop.run_forever, daemon=True, name="demo-services").start()
+        asyncio.run_coroutine_threadsafe(self._start(queue, token), self._loop).result(timeout=30)
+
+    async def _start(self, queue: Any, token: str) -> None:
+        from beat.intake.api import build_api
+        from sandbox.app import start_sandbox
+
+        self._sandbox = await start_sandbox(cdn=True)  # media URLs point at its signed CDN
+        self.sandbox_url = self._sandbox.url
+        self._runner = web.AppRunner(build_api(queue, token=token), access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = self._runner.addresses[0][1]
+        self.api_url = f"http://127.0.0.1:{port}"
+
+    def stop(self) -> None:
+        async def _stop() -> None:
+            await self._runner.cleanup()
+            await self._sandbox.stop()
+
+        asyncio.run_coroutine_threadsafe(_stop(), self._loop).result(timeout=30)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+
+
+def profile_requests(count: int, source: str) -> list[tuple[str, dict[str, Any]]]:
+    """Mostly real handles; one in forty is unknown to every provider, to show a failure."""
+    handles = [f"missing_user{i}" if i % 40 == 39 else f"creator.{i:04d}" for i in range(count)]
+    return [
+        ("refresh_profile_by_handle", {"params": {"handle": h}, "source": source}) for h in handles
+    ]
+
+
+def post_requests(engine: Any, count: int, source: str) -> list[tuple[str, dict[str, Any]]]:
+    """Re-fetch some posts the first phase stored, one by one (refresh_post_by_shortcode)."""
+    from beat.store.models import instagram_post
+
+    query = select(instagram_post.c.shortcode).order_by(instagram_post.c.shortcode).limit(count)
+    with engine.connect() as conn:
+        shortcodes = conn.execute(query).scalars().all()
+    return [
+        ("refresh_post_by_shortcode", {"params": {"shortcode": code}, "source": source})
+        for code in shortcodes
+    ]
+
+
+async def submit_all(
+    api_url: str, token: str, requests: list[tuple[str, dict[str, Any]]]
+) -> Counter[int]:
+    statuses: Counter[int] = Counter()
+    headers = {"Authorization": f"Bearer {token}"}
+    async with aiohttp.ClientSession(headers=headers) as session:
+        gate = asyncio.Semaphore(32)
+
+        async def submit(flow: str, body: dict[str, Any]) -> None:
+            async with (
+                gate,
+                session.post(f"{api_url}/scrape_request_log/flow/{flow}", json=body) as r,
+            ):
+                statuses[r.status] += 1
+                await r.read()
+
+        await asyncio.gather(*(submit(flow, body) for flow, body in requests))
+    return statuses
+
+
+async def show_rejections(api_url: str, token: str) -> None:
+    """What a client sees when it gets a request wrong: a 4xx naming the problem."""
+    headers = {"Authorization": f"Bearer {token}"}
+    bad: list[tuple[str, dict[str, Any]]] = [
+        ("refresh_profile_by_nickname", {"params": {"handle": "x"}}),
+        ("refresh_profile_by_handle", {"params": {"handle": 42}}),
+        ("refresh_profile_by_handle", {"params": {}}),
+    ]
+    async with aiohttp.ClientSession(headers=headers) as session:
+        for flow, body in bad:
+            async with session.post(f"{api_url}/scrape_request_log/flow/{flow}", json=body) as r:
+                message = (await r.json())["status"]["message"]
+                print(f"  rejected {flow} {body['params']}: HTTP {r.status}: {message}")
+
+
+async def set_fault(sandbox_url: str, provider: str, mode: str, rate: float) -> None:
+    async with aiohttp.ClientSession() as session:
+        body = {"provider": provider, "mode": mode, "rate": rate}
+        async with session.post(f"{sandbox_url}/_sandbox/faults", json=body) as response:
+            response.raise_for_status()
+
+
+# The embedded instance: SQLite storage under DAGSTER_HOME; at most 4 batch runs per platform
+# at a time when runs are launched by the daemon (`make ui`), as production would set it.
+DAGSTER_YAML = """\
+telemetry:
+  enabled: false
+concurrency:
+  runs:
+    tag_concurrency_limits:
+      - key: beat/platform
+        value:
+          applyLimitPerUniqueValue: true
+        limit: 4
+"""
+
+
+def prepare_dagster_home(settings: Settings) -> None:
+    home = settings.dagster_home
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text(DAGSTER_YAML)
+    os.environ["DAGSTER_HOME"] = str(home)
+
+
+def status_line(queue: Any) -> str:
+    counts = queue.count_by_status()
+    order = ("PENDING", "PROCESSING", "COMPLETE", "FAILED", "EXPIRED")
+    return "  ".join(f"{name.lower()} {counts.get(name, 0)}" for name in order)
+
+
+def print_summary(engine: Any, source: str, runs: int, seconds: float) -> None:
+    from beat.store.models import instagram_account, instagram_post, scrape_request_log
+
+    log = scrape_request_log.c
+    mine = log.source == source
+    with engine.connect() as conn:
+        by_status = dict(
+            conn.execute(select(log.status, func.count()).where(mine).group_by(log.status)).all()
+        )
+        by_flow = dict(
+            conn.execute(select(log.flow, func.count()).where(mine).group_by(log.flow)).all()
+        )
+        providers = dict(
+            conn.execute(
+                select(log.provider, func.count())
+                .where(mine, log.status == "COMPLETE")
+                .group_by(log.provider)
+            ).all()
+        )
+        reasons = conn.execute(
+            select(log.last_error, func.count())
+            .where(mine, log.status == "FAILED")
+            .group_by(log.last_error)
+        ).all()
+        media = dict(
+            conn.execute(
+                select(log.status, func.count())
+                .where(log.flow == "asset_upload_flow")
+                .group_by(log.status)
+            ).all()
+        )
+        accounts = conn.execute(select(func.count()).select_from(instagram_account)).scalar_one()
+        posts = conn.execute(select(func.count()).select_from(instagram_post)).scalar_one()
+    complete = by_status.get("COMPLETE", 0)
+    print("\nsummary")
+    print(f"  requests submitted  {sum(by_flow.values())}  {by_flow}")
+    print(f"  batch runs          {runs}")
+    print(f"  complete / failed   {complete} / {by_status.get('FAILED', 0)}")
+    print(f"  rows                instagram_account {accounts}, instagram_post {posts}")
+    print(f"  provider mix        {providers}")
+    for reason, count in reasons[:5]:
+        print(f"  failed x{count:<4}       {(reason or '')[:100]}")
+    print(f"  media requests      {media}  (pictures and post media, under .beat/objects/assets)")
+    done = complete + sum(media.values())
+    print(f"  throughput          {done / seconds:.1f} requests/s over {seconds:.1f} s (media too)")
+
+
+def show_provider_health(defs: Any, instance: Any) -> str:
+    """Materialize provider_health once, so the UI shows credentials and budgets at once."""
+    from beat_dagster.driver import QUIET_RUN_CONFIG
+
+    job = defs.resolve_job_def("provider_health_job")
+    result = job.execute_in_process(instance=instance, run_config=QUIET_RUN_CONFIG)
+    (materialization,) = result.asset_materializations_for_node("provider_health")
+    meta = materialization.metadata
+    states = ("ok", "cooling", "probing", "dead")
+    return ", ".join(f"{meta[f'credentials_{s}'].value} {s}" for s in states)
+
+
+def run_demo(requests: int = 300, fault_rate: float = 0.1) -> int:
+    import dagster as dg
+
+    from beat.flows import FAMILIES
+    from beat.store.credentials import save_credentials
+    from beat.store.db import make_engine, upgrade
+    from beat.store.queue import RequestQueue
+
+    settings = load_settings()
+    prepare_dagster_home(settings)
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    save_credentials(engine, sandbox_credentials())
+    token = secrets.token_urlsafe(24)
+    services = LocalServices()
+    services.start(RequestQueue(engine), token)
+    os.environ["BEAT_SANDBOX_URL"] = services.sandbox_url
+    # The providers' own rate specs stay; the global budget that guards paid quotas is
+    # raised (nothing is paid for here). Production keeps the defaults or its own file.
+    os.environ.setdefault("BEAT_RATE_LIMITS", str(RATE_LIMITS_FILE))
+    # Wait at most 2 s for a provider's plan before trying the next provider, so the demo
+    # shows that fallback too (production waits up to 30 s).
+    os.environ.setdefault("BEAT_LIMITER_WAIT_SECONDS", "2")
+    # The sandbox CDN is on loopback, which the media fetcher refuses unless allowed by name.
+    os.environ["BEAT_MEDIA_ALLOW_ENDPOINTS"] = services.sandbox_url
+    print(f"beat demo: sandbox {services.sandbox_url}, intake API {services.api_url}")
+    print(f"  app database {settings.database_url}\n  dagster home {settings.dagster_home}")
+    print(
+        "  rate limits  each provider's real plan (arraybobo: 100 calls per 30 s); a call that"
+        " would wait more than\n               2 s for its plan tries the next provider; the"
+        f" global budget is raised for the sandbox ({os.environ['BEAT_RATE_LIMITS']})"
+    )
+    try:
+        asyncio.run(set_fault(services.sandbox_url, "graphapi", "server_error", fault_rate))
+        asyncio.run(show_rejections(services.api_url, token))
+        from beat_dagster.definitions import build_definitions
+        from beat_dagster.driver import batch_metadata, drive_until_drained
+
+        defs = build_definitions(load_settings())
+        queue = RequestQueue(engine)
+
+        def progress(request: dg.RunRequest, result: dg.ExecuteInProcessResult) -> None:
+            meta = batch_metadata(result)
+            print(
+                f"  run {request.tags['beat/batch_id']}: {meta.get('requests')} requests "
+                f"in {meta.get('duration_seconds')} s  |  {status_line(queue)}",
+                flush=True,
+            )
+
+        source = f"demo-{int(time.time())}"
+        runs, seconds = 0, 0.0
+        with dg.DagsterInstance.get() as instance:
+            for title, batch in (
+                ("profiles", lambda: profile_requests(requests, source)),
+                ("posts", lambda: post_requests(engine, max(10, requests // 10), source)),
+            ):
+                submitted = batch()
+                statuses = asyncio.run(submit_all(services.api_url, token, submitted))
+                print(f"\n{title}: submitted {len(submitted)} requests over HTTP {dict(statuses)}")
+                report = drive_until_drained(
+                    defs, instance, queue, list(FAMILIES.values()), on_run=progress
+                )
+                runs, seconds = runs + report.runs, seconds + report.seconds
+            health = show_provider_health(defs, instance)
+        print_summary(engine, source, runs, seconds)
+        print(f"  credentials         {health}  (asset provider_health in the UI)")
+        print("\nSee the runs and materializations: make ui  (then open http://127.0.0.1:3000)")
+    finally:
+        services.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_demo())

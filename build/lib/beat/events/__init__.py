@@ -1,0 +1,1 @@
+"""Events leave through the transactional outbox; the relay publishes them with kombu."""

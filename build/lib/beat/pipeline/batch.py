@@ -1,0 +1,400 @@
+"""Run one claimed batch: requests concurrently on asyncio, results written in chunks.
+
+Per-request truth goes to scrape_request_log (COMPLETE, FAILED, or PENDING again with
+backoff); rows, statuses and outbox events of a chunk commit in one transaction, and the
+raw provider responses of the chunk are stored first, so every stored row can be rebuilt
+from its raw response by a backfill.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import aiohttp
+from sqlalchemy import Engine
+
+from beat.events.trace import trace_events
+from beat.objects import ObjectStore
+from beat.ops.tracing import record_call
+from beat.pipeline.instagram import HANDLERS, FlowOutcome, outcome_from
+from beat.pipeline.media import enqueue_media
+from beat.store.instagram import upsert_instagram
+from beat.store.outbox import write_events
+from beat.store.queue import ClaimedRequest, Completion, Failure, RequestQueue
+from providers.crawler import InstagramCrawler, reparse
+from providers.errors import BadInput, Deferred, NoProviderAvailable, ProviderError, TargetFact
+from providers.http import HttpCall, RawResponse
+from providers.ratelimit import target_handle
+
+log = logging.getLogger(__name__)
+
+CrawlerFactory = Callable[[aiohttp.ClientSession], InstagramCrawler]
+
+
+@dataclass
+class BatchReport:
+    batch_id: str
+    requests: int = 0
+    completed: int = 0
+    failed: int = 0
+    retried: int = 0
+    deferred: int = 0
+    fenced: int = 0
+    profiles: int = 0
+    posts: int = 0
+    providers: Counter[str] = field(default_factory=Counter)
+    failure_reasons: Counter[str] = field(default_factory=Counter)
+    raw_objects: int = 0
+    #: Requests given back to the queue unfinished because the run was asked to stop.
+    handed_back: int = 0
+    duration_seconds: float = 0.0
+
+    @property
+    def failure_rate(self) -> float:
+        return self.failed / self.requests if self.requests else 0.0
+
+    def metadata(self) -> dict[str, Any]:
+        return {
+            "batch_id": self.batch_id,
+            "requests": self.requests,
+            "completed": self.completed,
+            "failed": self.failed,
+            "retried": self.retried,
+            "deferred_by_rate_limits": self.deferred,
+            "fenced": self.fenced,
+            "failure_rate": round(self.failure_rate, 4),
+            "provider_mix": dict(self.providers),
+            "failure_reasons": dict(self.failure_reasons.most_common(10)),
+            "raw_objects": self.raw_objects,
+            "handed_back_on_stop": self.handed_back,
+            "duration_seconds": round(self.duration_seconds, 3),
+            "requests_per_second": round(self.requests / self.duration_seconds, 1)
+            if self.duration_seconds
+            else 0.0,
+        }
+
+
+@dataclass(frozen=True)
+class Processed:
+    claim: ClaimedRequest
+    outcome: FlowOutcome | None = None
+    error: str | None = None
+    retryable: bool = False
+    #: Our own rate limits said "not now": back to the queue after this long, attempt refunded.
+    defer_seconds: float | None = None
+
+
+def classify(exc: BaseException) -> tuple[str, bool]:
+    """(reason, retryable): provider faults retry later, facts and bad input never do.
+
+    A reason reads "<kind> <ErrorType>...: <message>", so failures can be counted by kind.
+    Provider errors already name their type, provider and status (and hold no secret).
+    """
+    if isinstance(exc, Deferred):
+        return f"deferred {exc}", True
+    if isinstance(exc, TargetFact):
+        return f"target {exc}", False
+    if isinstance(exc, BadInput):
+        return f"bad-input {exc}", False
+    if isinstance(exc, ProviderError):
+        return f"provider {exc}", True
+    # A bug of ours: retry (bounded by max_attempts) and keep the type for the operator.
+    return f"internal {type(exc).__name__}: {exc}", True
+
+
+def _defer_seconds(exc: BaseException) -> float | None:
+    """Not now, through no fault of the request: our rate limits said wait, or a provider of
+    its chain was skipped only because its credentials were cooling (the request did not get
+    a fair try). Such a wait costs no attempt; it lasts until the budget or credential is back.
+    A provider with no live credential at all does not defer: that needs an operator."""
+    if isinstance(exc, Deferred):
+        return max(1.0, exc.retry_after or 0.0)
+    if isinstance(exc, NoProviderAvailable) and exc.credentials_back_in is not None:
+        return max(1.0, exc.credentials_back_in)
+    return None
+
+
+def reason_kind(reason: str) -> str:
+    return reason.split(":", 1)[0]
+
+
+def raw_prefix(family: str, day: date) -> str:
+    return f"raw/{family}/{day.isoformat()}/"
+
+
+class BatchRunner:
+    def __init__(
+        self,
+        *,
+        queue: RequestQueue,
+        engine: Engine,
+        objects: ObjectStore,
+        crawler_factory: CrawlerFactory,
+        family: str = "instagram",
+        concurrency: int = 64,
+        flush_size: int = 200,
+        flush_interval_seconds: float = 0.5,
+        enqueue_media: bool = False,
+        stop_grace_seconds: float = 20.0,
+    ) -> None:
+        self.queue = queue
+        self.engine = engine
+        self.objects = objects
+        self.crawler_factory = crawler_factory
+        self.family = family
+        self.concurrency = concurrency
+        self.flush_size = flush_size
+        self.flush_interval = flush_interval_seconds
+        self.enqueue_media = enqueue_media
+        self.stop_grace_seconds = stop_grace_seconds
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping: asyncio.Event | None = None
+
+    def stop(self) -> None:
+        """Start no more requests; those in flight get ``stop_grace_seconds`` to finish, the
+        rest go back to the queue (attempt refunded). Safe from a signal handler or a thread."""
+        if self._loop is not None and self._stopping is not None:
+            self._loop.call_soon_threadsafe(self._stopping.set)
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping is not None and self._stopping.is_set()
+
+    async def run(
+        self, claims: Sequence[ClaimedRequest], *, batch_id: str, run_id: str, day: date
+    ) -> BatchReport:
+        report = BatchReport(batch_id=batch_id, requests=len(claims))
+        self._calls: list[HttpCall] = []  # HTTP exchanges since the last flush, for tracing
+        started = time.perf_counter()
+        self._loop, self._stopping = asyncio.get_running_loop(), asyncio.Event()
+        results: asyncio.Queue[Processed | None] = asyncio.Queue()
+        keeper = asyncio.create_task(self._keep_leases(batch_id, run_id))
+        writer = asyncio.create_task(self._write(results, report, batch_id, run_id, day))
+        try:
+            connector = aiohttp.TCPConnector(limit=self.concurrency, ttl_dns_cache=300)
+            async with aiohttp.ClientSession(connector=connector) as session:
+                crawler = self.crawler_factory(session)
+                crawler.on_call = self._on_call
+                gate = asyncio.Semaphore(self.concurrency)
+                await self._until_done_or_stopped(
+                    asyncio.gather(
+                        *(self._process(crawler, gate, claim, results) for claim in claims)
+                    )
+                )
+            await results.put(None)
+            await writer
+            if self.stopping:
+                report.handed_back = await asyncio.to_thread(
+                    self.queue.release_batch,
+                    batch_id,
+                    run_id,
+                    "handed back: the run was stopped (SIGTERM) before finishing it",
+                    refund_attempt=True,
+                )
+        except BaseException:
+            writer.cancel()
+            # Hand unfinished rows back at once instead of waiting for their lease to lapse.
+            await asyncio.to_thread(self.queue.release_batch, batch_id, run_id, "run failed")
+            raise
+        finally:
+            keeper.cancel()
+        report.duration_seconds = time.perf_counter() - started
+        return report
+
+    def _on_call(self, call: HttpCall) -> None:
+        self._calls.append(call)
+        record_call(call)  # a provider span, when tracing is on
+
+    async def _until_done_or_stopped(self, work: asyncio.Future[Any]) -> None:
+        assert self._stopping is not None
+        stop = asyncio.create_task(self._stopping.wait())
+        try:
+            await asyncio.wait({work, stop}, return_when=asyncio.FIRST_COMPLETED)
+            if not work.done():  # stopping: what is in flight gets the grace, then is cut
+                try:
+                    await asyncio.wait_for(work, self.stop_grace_seconds)
+                except TimeoutError:
+                    log.warning("stop grace over: cutting the requests still in flight")
+        finally:
+            stop.cancel()
+
+    async def _process(
+        self,
+        crawler: InstagramCrawler,
+        gate: asyncio.Semaphore,
+        claim: ClaimedRequest,
+        results: asyncio.Queue[Processed | None],
+    ) -> None:
+        async with gate:
+            if self.stopping:  # left PROCESSING; handed back when the run ends
+                return
+            try:
+                # The per-handle rate limit keys on the request's target.
+                with target_handle(claim.params.get("handle")):
+                    outcome = await HANDLERS[claim.flow](crawler, claim.params)
+                await results.put(Processed(claim, outcome=outcome))
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # every failure becomes a per-request status
+                reason, retryable = classify(exc)
+                defer = _defer_seconds(exc)
+                processed = Processed(claim, error=reason, retryable=retryable, defer_seconds=defer)
+                await results.put(processed)
+
+    async def _keep_leases(self, batch_id: str, run_id: str) -> None:
+        interval = max(1.0, self.queue.lease_seconds / 3)
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await asyncio.to_thread(self.queue.extend_leases, batch_id, run_id)
+            except Exception:  # a blip must not kill the run; the next beat retries
+                log.warning("could not extend leases of batch %s", batch_id, exc_info=True)
+
+    async def _write(
+        self,
+        results: asyncio.Queue[Processed | None],
+        report: BatchReport,
+        batch_id: str,
+        run_id: str,
+        day: date,
+    ) -> None:
+        chunk: list[Processed] = []
+        deadline = time.monotonic() + self.flush_interval
+        sequence = 0
+        done = False
+        while not done:
+            timeout = max(0.0, deadline - time.monotonic())
+            try:
+                item = await asyncio.wait_for(results.get(), timeout)
+                if item is None:
+                    done = True
+                else:
+                    chunk.append(item)
+            except TimeoutError:
+                pass
+            if chunk and (done or len(chunk) >= self.flush_size or time.monotonic() >= deadline):
+                key = (
+                    f"{raw_prefix(self.family, day)}{batch_id}/{run_id[:8]}-{sequence:05d}.jsonl.gz"
+                )
+                calls, self._calls = self._calls, []
+                await asyncio.to_thread(self.flush, chunk, report, key, calls)
+                sequence += 1
+                chunk = []
+            if time.monotonic() >= deadline:
+                deadline = time.monotonic() + self.flush_interval
+
+    def flush(
+        self,
+        chunk: Sequence[Processed],
+        report: BatchReport,
+        raw_key: str,
+        calls: Sequence[HttpCall] = (),
+    ) -> None:
+        """Store raw responses, then rows + statuses + events in one transaction."""
+        successes = [p for p in chunk if p.outcome is not None]
+        if successes:
+            self.objects.put(raw_key, self._raw_lines(successes), "application/gzip")
+            report.raw_objects += 1
+        failures = [
+            Failure(
+                p.claim.id,
+                p.claim.attempt,
+                p.error or "unknown",
+                p.retryable,
+                defer_seconds=p.defer_seconds,
+            )
+            for p in chunk
+            if p.outcome is None
+        ]
+        with self.engine.begin() as conn:
+            done = self.queue.complete(
+                [
+                    Completion(p.claim.id, p.claim.attempt, p.outcome.provider, p.outcome.summary())
+                    for p in successes
+                    if p.outcome is not None
+                ],
+                conn=conn,
+            )
+            kept = [
+                p.outcome for p in successes if p.claim.id in set(done.completed_ids) and p.outcome
+            ]
+            profiles = [(profile, o.provider) for o in kept for profile in o.profiles]
+            posts = [(post, o.provider) for o in kept for post in o.posts]
+            upsert_instagram(conn, profiles, posts)
+            if self.enqueue_media:  # pictures and post media go to the media family's queue
+                enqueue_media(self.queue, conn, [p for p, _ in profiles], [p for p, _ in posts])
+            failed = self.queue.fail(failures, conn=conn)
+            write_events(conn, trace_events(calls))
+        self._count(report, kept, chunk, done.fenced_ids, failed)
+
+    @staticmethod
+    def _raw_lines(successes: Sequence[Processed]) -> bytes:
+        records = []
+        for p in successes:
+            assert p.outcome is not None
+            records.append(
+                raw_record(p.claim.id, p.claim.attempt, p.claim.flow, p.claim.params, p.outcome)
+            )
+        return raw_lines(records)
+
+    @staticmethod
+    def _count(
+        report: BatchReport,
+        kept: Sequence[FlowOutcome],
+        chunk: Sequence[Processed],
+        fenced_ids: Sequence[int],
+        failed: Any,
+    ) -> None:
+        report.completed += len(kept)
+        report.fenced += len(fenced_ids) + len(failed.fenced_ids)
+        report.failed += len(failed.failed_ids)
+        deferred = {p.claim.id for p in chunk if p.defer_seconds is not None}
+        report.deferred += len(deferred & set(failed.retried_ids))
+        report.retried += len(set(failed.retried_ids) - deferred)
+        for outcome in kept:
+            report.providers[outcome.provider] += 1
+            report.profiles += len(outcome.profiles)
+            report.posts += len(outcome.posts)
+        for p in chunk:
+            if p.error and p.claim.id in set(failed.failed_ids) | set(failed.retried_ids):
+                report.failure_reasons[reason_kind(p.error)] += 1
+
+
+def raw_record(
+    request_id: int | None, attempt: int, flow: str, params: dict[str, Any], outcome: FlowOutcome
+) -> dict[str, Any]:
+    """What a stored raw line holds: enough for a backfill to rebuild the rows."""
+    return {
+        "request_id": request_id,
+        "attempt": attempt,
+        "flow": flow,
+        "params": params,
+        "provider": outcome.provider,
+        "responses": [r.to_dict() for r in outcome.raw],
+    }
+
+
+def raw_lines(records: Sequence[dict[str, Any]]) -> bytes:
+    lines = [json.dumps(record, separators=(",", ":")) for record in records]
+    return gzip.compress(("\n".join(lines) + "\n").encode(), compresslevel=1)
+
+
+def read_raw_day(objects: ObjectStore, family: str, day: date) -> list[FlowOutcome]:
+    """Re-parse every stored raw response of a day (a backfill: no provider is called)."""
+    outcomes = []
+    for key in objects.list(raw_prefix(family, day)):
+        for line in gzip.decompress(objects.get(key)).decode().splitlines():
+            record = json.loads(line)
+            raw = [RawResponse.from_dict(item) for item in record["responses"]]
+            value = reparse(raw)
+            outcomes.append(outcome_from(value, record["provider"], tuple(raw)))
+    return outcomes

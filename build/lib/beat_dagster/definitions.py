@@ -1,0 +1,97 @@
+"""The beat code location: `dagster dev -w workspace.yaml` (or `dg dev`) loads `defs`."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from beat.config import Settings, load_settings
+from beat.flows import FAMILIES
+from beat.limits import fetches_within, load_specs
+from beat.ops import configure_observability
+from beat_dagster.assets.instagram import instagram_batch, instagram_batch_job
+from beat_dagster.assets.media import media, media_batch_job
+from beat_dagster.assets.providers import (
+    provider_health,
+    provider_health_job,
+    provider_health_schedule,
+)
+from beat_dagster.assets.queue_health import (
+    queue_health,
+    queue_health_job,
+    queue_health_schedule,
+)
+from beat_dagster.jobs.retention import queue_retention_job, queue_retention_schedule
+from beat_dagster.resources import (
+    BrokerResource,
+    CrawlerResource,
+    DatabaseResource,
+    MediaResource,
+    ObjectStoreResource,
+    RateLimiterResource,
+)
+from beat_dagster.sensors.batches import build_batch_sensor, build_release_sensor
+from beat_dagster.sensors.outbox import outbox_relay_sensor
+
+
+def build_definitions(settings: Settings) -> dg.Definitions:
+    batch_jobs = {"instagram": instagram_batch_job, "media": media_batch_job}
+    # Hold no more provider work claimed than the global budget can serve within a lease.
+    budget = fetches_within(load_specs(settings.rate_limits_file), settings.lease_seconds)
+    batch_sensors = [
+        build_batch_sensor(
+            FAMILIES[family],
+            job,
+            batch_min=settings.batch_min,
+            batch_max=settings.batch_max,
+            max_inflight=settings.max_inflight_batches,
+            claim_budget=budget if FAMILIES[family].spends_provider_budget else None,
+        )
+        for family, job in batch_jobs.items()
+    ]
+    return dg.Definitions(
+        assets=[instagram_batch, media, provider_health, queue_health],
+        jobs=[*batch_jobs.values(), provider_health_job, queue_health_job, queue_retention_job],
+        schedules=[provider_health_schedule, queue_health_schedule, queue_retention_schedule],
+        # Materializations launched from the UI run in-process too (a process per step costs
+        # 8-20 s here and buys nothing: the work is concurrent inside one asyncio loop).
+        executor=dg.in_process_executor,
+        sensors=[
+            *batch_sensors,
+            build_release_sensor(list(batch_jobs.values())),
+            outbox_relay_sensor,
+        ],
+        resources={
+            "database": DatabaseResource(
+                url=settings.database_url,
+                lease_seconds=settings.lease_seconds,
+                max_attempts=settings.max_attempts,
+            ),
+            "objects": ObjectStoreResource(
+                url=settings.object_store_url, s3_endpoint_url=settings.s3_endpoint_url
+            ),
+            "broker": BrokerResource(
+                url=settings.broker_url,
+                local_folder=str(settings.broker_folder),
+                relay_after_batch_seconds=settings.relay_after_batch_seconds,
+            ),
+            "media": MediaResource(
+                from_batches=settings.media_from_batches,
+                allow_endpoints=list(settings.media_allow_endpoints),
+            ),
+            "crawler": CrawlerResource(
+                base_urls=settings.provider_base_urls,
+                timeout_seconds=settings.provider_timeout_seconds,
+                concurrency=settings.concurrency,
+            ),
+            "rate_limiter": RateLimiterResource(
+                redis_url=settings.redis_url,
+                local_path=str(settings.ratelimit_path),
+                specs_file=settings.rate_limits_file,
+                wait_seconds=settings.limiter_wait_seconds,
+            ),
+        },
+    )
+
+
+configure_observability()  # JSON logs / traces in the code server and every run, if enabled
+defs = build_definitions(load_settings())

@@ -1,0 +1,341 @@
+"""Fetch Instagram data through a fallback chain of providers.
+
+For each fetch the crawler walks the chain configured for its fetch type (``chains`` is data):
+a provider without a base URL or an eligible credential is skipped; a ``ProviderFault`` moves on
+to the next provider (rate limits and rejected credentials are reported to the credential
+source); a ``TargetFact`` or ``BadInput`` is raised at once. When every provider failed, the
+crawler raises ``NoProviderAvailable`` carrying what each attempt ended in.
+
+Pagination never switches provider: all pages of one fetch come from the provider that served
+the profile; a fault on a later page fails that provider and the chain restarts from scratch
+on the next one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC
+from email.utils import parsedate_to_datetime
+from typing import ClassVar
+
+from providers.credentials import Credential
+from providers.engine import (
+    MAX_BODY_BYTES,
+    BeforeRequest,
+    ChainEntry,
+    Crawler,
+    Fetched,
+)
+from providers.errors import BadInput
+from providers.http import KIND_POST, KIND_POSTS_PAGE, KIND_PROFILE, RawResponse
+from providers.instagram import PROVIDERS
+from providers.instagram.base import (
+    FETCH_FOLLOWERS,
+    FETCH_POST,
+    FETCH_POSTS,
+    FETCH_PROFILE,
+    KIND_FOLLOWERS_PAGE,
+    InstagramProvider,
+    normalize_handle,
+    normalize_shortcode,
+)
+from providers.model import InstagramFollower, InstagramPost, InstagramProfile, ProfileWithPosts
+
+__all__ = [
+    "DEFAULT_CHAINS",
+    "FETCH_TYPES",
+    "MAX_BODY_BYTES",
+    "BeforeRequest",
+    "Fetched",
+    "InstagramCrawler",
+    "answered_at",
+    "assemble_profile",
+    "reparse",
+]
+
+MAX_PAGES = 100
+DAY_SECONDS = 86400.0
+
+#: The original engine's fallback table (``available_sources``), in the original order, as data
+#: (``CrawlerResource.chains`` overrides it). A dict entry is a weighted group: its order is
+#: drawn per fetch.
+DEFAULT_CHAINS: dict[str, list[ChainEntry]] = {
+    "profile_by_id": ["jotucker", "arraybobo"],
+    "profile_by_handle": ["graphapi", "arraybobo", "jotucker", "lama", "bestsolutions"],
+    "profile_posts_by_id": ["jotucker", "lama", "arraybobo"],
+    "profile_posts_by_handle": ["graphapi"],
+    "reels": ["arraybobo", "rocketapi"],
+    "post_by_shortcode": ["arraybobo", "jotucker", "rocketapi", "lama"],
+    "post_insights": ["graphapi"],
+    "profile_insights": ["graphapi"],
+    "comments": ["jotucker"],
+    "likes": ["jotucker"],
+    "following": ["jotucker", "lama"],
+    # The original's weighted split; the other one follows as fallback.
+    "followers": ["rocketapi=0.7,jotucker=0.3"],
+    "hashtag": ["jotucker", "lama"],
+    "tagged": ["arraybobo"],
+    "story_posts": ["arraybobo", "rocketapi", "lama"],
+}
+
+#: Which provider fetch types each crawler fetch needs.
+FETCH_TYPES: dict[str, frozenset[str]] = {
+    "profile_by_handle": frozenset({FETCH_PROFILE, FETCH_POSTS}),
+    "post_by_shortcode": frozenset({FETCH_POST}),
+    "followers": frozenset({FETCH_PROFILE, FETCH_FOLLOWERS}),
+}
+
+
+@dataclass(frozen=True)
+class FollowersCursor:
+    """Where a followers listing stopped. It is only meaningful to the provider that issued
+    it: pass it back to ``followers`` to continue there (no fallback on the next pages)."""
+
+    provider: str
+    profile_id: str
+    handle: str
+    token: str
+
+
+@dataclass(frozen=True)
+class FollowersPage:
+    followers: tuple[InstagramFollower, ...]
+    next: FollowersCursor | None
+
+
+# --------------------------------------------------------------------------- pure assembly
+
+
+def _older_than(post: InstagramPost, cutoff: float | None) -> bool:
+    return cutoff is not None and post.taken_at is not None and post.taken_at.timestamp() < cutoff
+
+
+def assemble_profile(
+    profile: InstagramProfile,
+    pages: Iterable[Sequence[InstagramPost]],
+    *,
+    max_posts: int | None,
+    cutoff: float | None,
+) -> ProfileWithPosts:
+    """Join posts pages into a ``ProfileWithPosts``: fill missing owners, drop duplicates and
+    posts older than ``cutoff`` (epoch seconds), keep at most ``max_posts``."""
+    seen: set[str] = set()
+    kept: list[InstagramPost] = []
+    for page in pages:
+        for post in page:
+            if post.shortcode in seen or _older_than(post, cutoff):
+                continue
+            seen.add(post.shortcode)
+            kept.append(post.with_owner(profile.profile_id, profile.handle))
+    if max_posts is not None:
+        kept = kept[: max(0, max_posts)]
+    return ProfileWithPosts(profile=profile, posts=tuple(kept))
+
+
+def answered_at(raw: RawResponse) -> float | None:
+    """When the provider answered: its ``Date`` header (the crawler adds one when the provider
+    sent none), else ``fetched_at``. The age cut-off is measured from here, so re-parsing a stored
+    response applies exactly the cut-off the live fetch applied."""
+    date = raw.header("date")
+    if date:
+        try:
+            parsed = parsedate_to_datetime(date)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            parsed = None
+        if parsed is not None:
+            if parsed.tzinfo is None:
+                parsed = parsed.replace(tzinfo=UTC)
+            return parsed.timestamp()
+    return raw.fetched_at or None
+
+
+def _cutoff(raw: RawResponse, max_age_days: float | None) -> float | None:
+    reference = answered_at(raw)
+    if max_age_days is None or reference is None:
+        return None
+    return reference - max_age_days * DAY_SECONDS
+
+
+def _page_says_stop(page: Sequence[InstagramPost], cutoff: float | None) -> bool:
+    """Posts come newest first: once a page ends older than the cutoff, no later page helps."""
+    return bool(page) and _older_than(page[-1], cutoff)
+
+
+def reparse(
+    raws: Sequence[RawResponse],
+    *,
+    providers: Mapping[str, InstagramProvider] = PROVIDERS,
+    max_posts: int | None = 50,
+    max_age_days: float | None = 30,
+) -> ProfileWithPosts | InstagramPost:
+    """Rebuild a result from stored raw responses, with no network.
+
+    ``raws`` is ``Fetched.raw`` of a live fetch: one ``post`` response, or one ``profile``
+    response followed by its ``posts_page`` responses. With the same ``max_posts`` and
+    ``max_age_days`` as the live call (defaults match), the result equals the live one: the age
+    cut-off is measured from the profile response's ``Date`` header (see ``answered_at``).
+    """
+    if not raws:
+        raise ValueError("nothing to re-parse")
+    names = {r.provider for r in raws}
+    if len(names) != 1:
+        raise ValueError(f"raw responses come from several providers: {sorted(names)}")
+    provider = providers.get(raws[0].provider)
+    if provider is None:
+        raise ValueError(f"unknown provider {raws[0].provider!r}")
+    first = raws[0]
+    if first.kind == KIND_POST:
+        if len(raws) != 1:
+            raise ValueError("a post result has exactly one raw response")
+        return provider.parse_post(first)
+    if first.kind != KIND_PROFILE:
+        raise ValueError(f"first raw response must be a profile or a post, not {first.kind!r}")
+    profile, posts, _ = provider.parse_profile(first)
+    pages: list[Sequence[InstagramPost]] = [posts]
+    for raw in raws[1:]:
+        if raw.kind != KIND_POSTS_PAGE:
+            raise ValueError(f"unexpected raw response kind {raw.kind!r} after a profile")
+        page, _ = provider.parse_posts(raw)
+        pages.append(page)
+    return assemble_profile(
+        profile, pages, max_posts=max_posts, cutoff=_cutoff(first, max_age_days)
+    )
+
+
+_reparse = reparse
+
+
+# --------------------------------------------------------------------------- the crawler
+
+
+class InstagramCrawler(Crawler):
+    FETCH_TYPES: ClassVar[Mapping[str, frozenset[str]]] = FETCH_TYPES
+    DEFAULT_CHAINS: ClassVar[Mapping[str, Sequence[ChainEntry]]] = DEFAULT_CHAINS
+    PROVIDERS: ClassVar[Mapping[str, InstagramProvider]] = PROVIDERS
+
+    # -- public fetches -------------------------------------------------------------------------
+
+    async def profile_with_posts(
+        self,
+        handle: str,
+        max_posts: int | None = 50,
+        max_age_days: float | None = 30,
+    ) -> Fetched[ProfileWithPosts]:
+        """The profile plus its recent posts (at most ``max_posts``, none older than
+        ``max_age_days``; ``None`` lifts a limit), all from one provider."""
+        clean = normalize_handle(handle)
+        if max_posts is not None and max_posts < 0:
+            raise BadInput("max_posts must be >= 0")
+
+        async def attempt(
+            provider: InstagramProvider, cred: Credential, base_url: str
+        ) -> tuple[ProfileWithPosts, list[RawResponse]]:
+            return await self._profile_on(provider, cred, base_url, clean, max_posts, max_age_days)
+
+        return await self._fallback("profile_by_handle", attempt)
+
+    async def post_by_shortcode(self, shortcode: str) -> Fetched[InstagramPost]:
+        clean = normalize_shortcode(shortcode)
+
+        async def attempt(
+            provider: InstagramProvider, cred: Credential, base_url: str
+        ) -> tuple[InstagramPost, list[RawResponse]]:
+            request = provider.post_request(clean, cred, base_url)
+            raw = await self._execute(provider.name, KIND_POST, request, cred)
+            return provider.parse_post(raw), [raw]
+
+        return await self._fallback("post_by_shortcode", attempt)
+
+    async def followers(
+        self, handle: str, cursor: FollowersCursor | None = None
+    ) -> Fetched[FollowersPage]:
+        """One page of ``handle``'s followers. The first page walks the ``followers`` chain
+        (the weighted split); with a ``cursor`` the page comes from the cursor's provider only:
+        a cursor is meaningless anywhere else."""
+        clean = normalize_handle(handle)
+
+        async def attempt(
+            provider: InstagramProvider, cred: Credential, base_url: str
+        ) -> tuple[FollowersPage, list[RawResponse]]:
+            raws: list[RawResponse] = []
+            if cursor is None:
+                request = provider.profile_request(clean, cred, base_url)
+                raws.append(await self._execute(provider.name, KIND_PROFILE, request, cred))
+                profile, _, _ = provider.parse_profile(raws[0])
+                token = None
+            else:
+                profile = InstagramProfile(profile_id=cursor.profile_id, handle=cursor.handle)
+                token = cursor.token
+            request = provider.followers_request(profile, token, cred, base_url)
+            raws.append(await self._execute(provider.name, KIND_FOLLOWERS_PAGE, request, cred))
+            found, following = provider.parse_followers(raws[-1])
+            nxt = (
+                FollowersCursor(provider.name, profile.profile_id, profile.handle, following)
+                if following
+                else None
+            )
+            return FollowersPage(tuple(found), nxt), raws
+
+        if cursor is not None:
+            return await self._on_provider(cursor.provider, "followers", attempt)
+        return await self._fallback("followers", attempt)
+
+    @staticmethod
+    def reparse(
+        raws: Sequence[RawResponse],
+        *,
+        providers: Mapping[str, InstagramProvider] = PROVIDERS,
+        max_posts: int | None = 50,
+        max_age_days: float | None = 30,
+    ) -> ProfileWithPosts | InstagramPost:
+        """The module-level ``reparse`` (no network, no instance needed:
+        ``InstagramCrawler.reparse(raws)`` works)."""
+        return _reparse(raws, providers=providers, max_posts=max_posts, max_age_days=max_age_days)
+
+    # -- one provider -----------------------------------------------------------------------------
+
+    async def _profile_on(
+        self,
+        provider: InstagramProvider,
+        cred: Credential,
+        base_url: str,
+        handle: str,
+        max_posts: int | None,
+        max_age_days: float | None,
+    ) -> tuple[ProfileWithPosts, list[RawResponse]]:
+        raw = await self._execute(
+            provider.name, KIND_PROFILE, provider.profile_request(handle, cred, base_url), cred
+        )
+        raws = [raw]
+        profile, first_posts, cursor = provider.parse_profile(raw)
+        cutoff = _cutoff(raw, max_age_days)
+        pages: list[Sequence[InstagramPost]] = [first_posts]
+
+        def enough() -> bool:
+            if max_posts is None:
+                return False
+            got = assemble_profile(profile, pages, max_posts=None, cutoff=cutoff)
+            return len(got.posts) >= max_posts
+
+        if provider.profile_includes_posts:
+            more = cursor is not None and not _page_says_stop(first_posts, cutoff)
+        else:
+            cursor = None
+            more = profile.is_private is not True and profile.media_count != 0
+        seen_cursors: set[str | None] = set()
+        while more and not enough() and len(pages) <= MAX_PAGES:
+            seen_cursors.add(cursor)
+            request = provider.posts_request(profile, cursor, cred, base_url)
+            page_raw = await self._execute(provider.name, KIND_POSTS_PAGE, request, cred)
+            raws.append(page_raw)
+            page, cursor = provider.parse_posts(page_raw)
+            pages.append(page)
+            more = (
+                cursor is not None
+                and cursor not in seen_cursors
+                and bool(page)
+                and not _page_says_stop(page, cutoff)
+            )
+        result = assemble_profile(profile, pages, max_posts=max_posts, cutoff=cutoff)
+        return result, raws

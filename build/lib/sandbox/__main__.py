@@ -1,0 +1,7 @@
+"""``python -m sandbox [--host H] [--port P]``"""
+
+import sys
+
+from sandbox.app import main
+
+sys.exit(main())
