@@ -2,15 +2,16 @@
 
     python bench/retention_bench.py [--pg-url URL] [--old-rows 10000000] [--jobs 20000]
 
-In a scratch database (dropped at the end), W threads drain `--jobs` freshly loaded pending
-requests through RequestQueue.claim_batch + RequestQueue.complete (batches of 50), three times:
+Two scratch databases (dropped at the end); W threads drain `--jobs` freshly loaded pending
+requests through RequestQueue.claim_batch + RequestQueue.complete (batches of 50). Runs on the
+two databases alternate, so load from other work on the machine hits both alike:
 
   EMPTY     no history: the table holds only the jobs being drained.
-  10M OLD   after `--old-rows` finished rows (COMPLETE / FAILED / EXPIRED, last changed over
-            the past 60 days) were added with INSERT ... SELECT generate_series and the table
-            was vacuumed and analyzed, as autovacuum would have.
-  PURGING   the same, while beat.store.retention.purge_finished deletes the rows past a
-            30-day retention (half of them) in batches of 5,000 in another thread.
+  10M OLD   the other database, holding `--old-rows` finished rows (COMPLETE / FAILED /
+            EXPIRED, last changed over the past 60 days) added with INSERT ... SELECT
+            generate_series, then vacuumed and analyzed, as autovacuum would have.
+  PURGING   10M OLD while beat.store.retention.purge_finished deletes the rows past a 30-day
+            retention in batches of 5,000 in another thread.
 
 Printed: jobs/s of each, the ratios to EMPTY (target >= 0.8), the purge rate, and how long
 queue_health's report takes with the history present.
@@ -134,58 +135,68 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
 
-    with scratch_database(args.pg_url) as conninfo:
-        engine = make_engine(sqlalchemy_url(conninfo), pool_size=args.workers + 2)
-        upgrade(engine)
-        queue = RequestQueue(engine)
+    with scratch_database(args.pg_url) as empty_db, scratch_database(args.pg_url) as old_db:
+        engines = {}
+        for name, conninfo in (("empty", empty_db), ("old", old_db)):
+            engines[name] = make_engine(sqlalchemy_url(conninfo), pool_size=args.workers + 2)
+            upgrade(engines[name])
+        queues = {name: RequestQueue(engine) for name, engine in engines.items()}
+        conninfos = {"empty": empty_db, "old": old_db}
 
-        def rounds() -> list[float]:
-            rates = []
-            for _ in range(args.repeat):
-                load_pending(conninfo, args.jobs)
-                rates.append(drain(queue, args.jobs, args.workers, args.batch))
-            return rates
+        def one_drain(name: str) -> float:
+            load_pending(conninfos[name], args.jobs)
+            return drain(queues[name], args.jobs, args.workers, args.batch)
 
-        print(
-            f"claim+complete, {args.workers} workers, batches of {args.batch}, {args.jobs:,} jobs"
-        )
-        empty = measured("EMPTY", rounds())
-        health_empty = timed(lambda: measure(engine))
-        print(f"loading {args.old_rows:,} finished rows ...", flush=True)
-        load_seconds = load_old(conninfo, args.old_rows)
-        with psycopg.connect(conninfo) as conn:
+        print(f"loading {args.old_rows:,} finished rows into the second database ...", flush=True)
+        load_seconds = load_old(old_db, args.old_rows)
+        with psycopg.connect(old_db) as conn:
             size = conn.execute(
                 "SELECT pg_size_pretty(pg_total_relation_size('scrape_request_log'))"
             ).fetchone()
         print(f"  {load_seconds:.0f} s; table with indexes: {size[0] if size else '?'}")
-        old = measured("10M OLD", rounds())
-        health_old = timed(lambda: measure(engine))
-
-        stop = threading.Event()
-        purged: list = []
+        setup = f"{args.workers} workers, batches of {args.batch}, {args.jobs:,} jobs a run"
+        print(f"claim+complete, {setup}, the two databases interleaved:")
+        rates: dict[str, list[float]] = {"EMPTY": [], "10M OLD": [], "PURGING": []}
+        for _ in range(args.repeat):
+            rates["EMPTY"].append(one_drain("empty"))
+            rates["10M OLD"].append(one_drain("old"))
+        # Retention running in the old database while it claims, against the empty one.
         policy = RetentionPolicy(keep=timedelta(days=30), batch_size=5000)
-        purger = threading.Thread(
-            target=lambda: purged.append(purge_finished(engine, policy, should_stop=stop.is_set))
-        )
-        load_pending(conninfo, args.jobs)
-        purger.start()
-        purging_rates = [drain(queue, args.jobs, args.workers, args.batch)]
-        stop.set()
-        purger.join()
-        purging = measured("PURGING", purging_rates)
-        report = purged[0]
+        purges = []
+        for _ in range(args.repeat):
+            rates["EMPTY"].append(one_drain("empty"))
+            load_pending(old_db, args.jobs)
+            stop = threading.Event()
+            purger = threading.Thread(
+                target=lambda stop=stop: purges.append(
+                    purge_finished(engines["old"], policy, should_stop=stop.is_set)
+                )
+            )
+            purger.start()
+            time.sleep(0.5)  # the purge is under way before the claims start
+            rates["PURGING"].append(drain(queues["old"], args.jobs, args.workers, args.batch))
+            stop.set()
+            purger.join()
+        empty = measured("EMPTY", rates["EMPTY"])
+        old = measured("10M OLD", rates["10M OLD"])
+        purging = measured("PURGING", rates["PURGING"])
+        health_empty = timed(lambda: measure(engines["empty"]))
+        health_old = timed(lambda: measure(engines["old"]))
+        deleted = sum(p.deleted for p in purges)
+        seconds = sum(p.seconds for p in purges)
         print()
         print(f"ratio 10M OLD / EMPTY : {old / empty:.2f}   (target >= 0.8)")
         print(f"ratio PURGING / EMPTY : {purging / empty:.2f}")
         print(
-            f"purge while claiming  : {report.deleted:,} rows in {report.seconds:.1f} s "
-            f"({report.rows_per_second:,.0f} rows/s, {report.batches} batches of 5,000)"
+            f"purge while claiming  : {deleted:,} rows in {seconds:.1f} s "
+            f"({deleted / seconds if seconds else 0:,.0f} rows/s, batches of 5,000)"
         )
         print(
             f"queue_health report   : {health_empty * 1000:.1f} ms empty, "
             f"{health_old * 1000:.1f} ms with {args.old_rows:,} finished rows"
         )
-        engine.dispose()
+        for engine in engines.values():
+            engine.dispose()
 
 
 if __name__ == "__main__":
