@@ -24,12 +24,17 @@ def test_code_location_loads_with_expected_keys(tmp_path: Path, monkeypatch) -> 
         "instagram_profiles",
         "media",
         "provider_health",
+        "queue_health",
     ]
     assert {s.name for s in repo.sensor_defs} == {
         "instagram_batch_sensor",
         "media_batch_sensor",
         "release_failed_batches_sensor",
         "outbox_relay_sensor",
+    }
+    assert {s.name for s in repo.schedule_defs} >= {
+        "queue_health_schedule",
+        "queue_retention_schedule",
     }
     job = defs.resolve_job_def("instagram_batch_job")
     assert job.executor_def is dg.in_process_executor
