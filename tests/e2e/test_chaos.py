@@ -22,6 +22,7 @@ from sqlalchemy import Engine, select
 
 from beat.objects import LocalFolderStore
 from beat.pipeline.batch import BatchReport, BatchRunner
+from beat.pipeline.instagram import PIPELINE as INSTAGRAM
 from beat.store.credentials import DbCredentialPool, save_credentials
 from beat.store.db import make_engine, upgrade
 from beat.store.models import credential
@@ -116,6 +117,7 @@ async def _drain(
                 queue=queue,
                 engine=engine,
                 objects=LocalFolderStore(tmp_path / "objects"),
+                pipeline=INSTAGRAM,
                 crawler_factory=lambda session: InstagramCrawler(
                     session,
                     pool,
