@@ -19,7 +19,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -126,7 +126,7 @@ def purge_finished(
     return report
 
 
-def _archive_key(rows: list[Any]) -> str:
+def _archive_key(rows: Sequence[Any]) -> str:
     ids = [row["id"] for row in rows]
     day = max(row["updated_at"] for row in rows).date()
     return f"{archive_prefix(day)}{min(ids):012d}-{max(ids):012d}.jsonl.gz"
@@ -136,7 +136,7 @@ def archive_prefix(day: date) -> str:
     return f"archive/scrape_request_log/{day.isoformat()}/"
 
 
-def _archive_lines(rows: list[Any]) -> bytes:
+def _archive_lines(rows: Sequence[Any]) -> bytes:
     lines = [json.dumps(dict(row), default=_json_default, separators=(",", ":")) for row in rows]
     return gzip.compress(("\n".join(lines) + "\n").encode(), compresslevel=6)
 

@@ -67,6 +67,15 @@ def profile_requests(count: int, source: str) -> list[tuple[str, dict[str, Any]]
     ]
 
 
+def demo_phases(engine: Any, requests: int, source: str) -> list[tuple[str, Any]]:
+    """What the demo submits, phase by phase: (title, () -> [(flow, body), ...]). Each phase
+    is drained before the next is built, so later phases may use what earlier ones stored."""
+    return [
+        ("profiles", lambda: profile_requests(requests, source)),
+        ("posts", lambda: post_requests(engine, max(10, requests // 10), source)),
+    ]
+
+
 def post_requests(engine: Any, count: int, source: str) -> list[tuple[str, dict[str, Any]]]:
     """Re-fetch some posts the first phase stored, one by one (refresh_post_by_shortcode)."""
     from beat.store.models import instagram_post
@@ -263,10 +272,7 @@ def run_demo(requests: int = 300, fault_rate: float = 0.1) -> int:
         source = f"demo-{int(time.time())}"
         runs, seconds = 0, 0.0
         with dg.DagsterInstance.get() as instance:
-            for title, batch in (
-                ("profiles", lambda: profile_requests(requests, source)),
-                ("posts", lambda: post_requests(engine, max(10, requests // 10), source)),
-            ):
+            for title, batch in demo_phases(engine, requests, source):
                 submitted = batch()
                 statuses = asyncio.run(submit_all(services.api_url, token, submitted))
                 print(f"\n{title}: submitted {len(submitted)} requests over HTTP {dict(statuses)}")

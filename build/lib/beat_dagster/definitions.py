@@ -32,9 +32,15 @@ from beat_dagster.resources import (
 from beat_dagster.sensors.batches import build_batch_sensor, build_release_sensor
 from beat_dagster.sensors.outbox import outbox_relay_sensor
 
+#: Each family's batch assets and job, by family name (beat/flows/ declares the families).
+BATCH_FAMILIES = {
+    "instagram": (instagram_batch, instagram_batch_job),
+    "media": (media, media_batch_job),
+}
+
 
 def build_definitions(settings: Settings) -> dg.Definitions:
-    batch_jobs = {"instagram": instagram_batch_job, "media": media_batch_job}
+    batch_jobs = {family: job for family, (_, job) in BATCH_FAMILIES.items()}
     # Hold no more provider work claimed than the global budget can serve within a lease.
     budget = fetches_within(load_specs(settings.rate_limits_file), settings.lease_seconds)
     batch_sensors = [
@@ -49,7 +55,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         for family, job in batch_jobs.items()
     ]
     return dg.Definitions(
-        assets=[instagram_batch, media, provider_health, queue_health],
+        assets=[*(assets for assets, _ in BATCH_FAMILIES.values()), provider_health, queue_health],
         jobs=[*batch_jobs.values(), provider_health_job, queue_health_job, queue_retention_job],
         schedules=[provider_health_schedule, queue_health_schedule, queue_retention_schedule],
         # Materializations launched from the UI run in-process too (a process per step costs

@@ -23,9 +23,9 @@ from beat.config import Settings
 from beat.limits import load_specs, open_limiter
 from beat.objects import ObjectStore, open_object_store
 from beat.pipeline.batch import raw_lines, raw_prefix, raw_record
-from beat.pipeline.instagram import FlowOutcome, refresh_profile_by_handle
+from beat.pipeline.family import FlowOutcome, WriteContext
+from beat.pipeline.instagram import PIPELINE, refresh_profile_by_handle
 from beat.store.credentials import DbCredentialPool
-from beat.store.instagram import upsert_instagram
 from beat.store.models import instagram_account
 from providers.crawler import InstagramCrawler
 from providers.instagram.base import normalize_handle
@@ -110,11 +110,7 @@ class InlineRefresher:
         key = f"{raw_prefix('instagram', datetime.now(UTC).date())}api/{uuid.uuid4().hex}.jsonl.gz"
         self.objects.put(key, raw_lines([record]), "application/gzip")
         with self.engine.begin() as conn:
-            upsert_instagram(
-                conn,
-                [(p, outcome.provider) for p in outcome.profiles],
-                [(p, outcome.provider) for p in outcome.posts],
-            )
+            PIPELINE.write(conn, [outcome], WriteContext())
 
 
 def _fresh(row: dict[str, Any]) -> bool:

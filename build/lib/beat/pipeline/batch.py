@@ -25,19 +25,17 @@ from sqlalchemy import Engine
 from beat.events.trace import trace_events
 from beat.objects import ObjectStore
 from beat.ops.tracing import record_call
-from beat.pipeline.instagram import HANDLERS, FlowOutcome, outcome_from
-from beat.pipeline.media import enqueue_media
-from beat.store.instagram import upsert_instagram
+from beat.pipeline.family import FamilyPipeline, FlowOutcome, WriteContext
 from beat.store.outbox import write_events
 from beat.store.queue import ClaimedRequest, Completion, Failure, RequestQueue
-from providers.crawler import InstagramCrawler, reparse
 from providers.errors import BadInput, Deferred, NoProviderAvailable, ProviderError, TargetFact
-from providers.http import HttpCall, RawResponse
+from providers.http import HttpCall
 from providers.ratelimit import target_handle
 
 log = logging.getLogger(__name__)
 
-CrawlerFactory = Callable[[aiohttp.ClientSession], InstagramCrawler]
+#: Builds the family's crawler on the run's HTTP session.
+CrawlerFactory = Callable[[aiohttp.ClientSession], Any]
 
 
 @dataclass
@@ -49,8 +47,8 @@ class BatchReport:
     retried: int = 0
     deferred: int = 0
     fenced: int = 0
-    profiles: int = 0
-    posts: int = 0
+    #: Rows written, by item kind ("profiles", "posts", ...).
+    rows: Counter[str] = field(default_factory=Counter)
     providers: Counter[str] = field(default_factory=Counter)
     failure_reasons: Counter[str] = field(default_factory=Counter)
     raw_objects: int = 0
@@ -74,6 +72,7 @@ class BatchReport:
             "failure_rate": round(self.failure_rate, 4),
             "provider_mix": dict(self.providers),
             "failure_reasons": dict(self.failure_reasons.most_common(10)),
+            "rows_by_kind": dict(self.rows),
             "raw_objects": self.raw_objects,
             "handed_back_on_stop": self.handed_back,
             "duration_seconds": round(self.duration_seconds, 3),
@@ -138,8 +137,8 @@ class BatchRunner:
         queue: RequestQueue,
         engine: Engine,
         objects: ObjectStore,
+        pipeline: FamilyPipeline,
         crawler_factory: CrawlerFactory,
-        family: str = "instagram",
         concurrency: int = 64,
         flush_size: int = 200,
         flush_interval_seconds: float = 0.5,
@@ -150,7 +149,8 @@ class BatchRunner:
         self.engine = engine
         self.objects = objects
         self.crawler_factory = crawler_factory
-        self.family = family
+        self.pipeline = pipeline
+        self.family = pipeline.family
         self.concurrency = concurrency
         self.flush_size = flush_size
         self.flush_interval = flush_interval_seconds
@@ -229,7 +229,7 @@ class BatchRunner:
 
     async def _process(
         self,
-        crawler: InstagramCrawler,
+        crawler: Any,
         gate: asyncio.Semaphore,
         claim: ClaimedRequest,
         results: asyncio.Queue[Processed | None],
@@ -239,8 +239,8 @@ class BatchRunner:
                 return
             try:
                 # The per-handle rate limit keys on the request's target.
-                with target_handle(claim.params.get("handle")):
-                    outcome = await HANDLERS[claim.flow](crawler, claim.params)
+                with target_handle(self.pipeline.target_of(claim.params)):
+                    outcome = await self.pipeline.handlers[claim.flow](crawler, claim.params)
                 await results.put(Processed(claim, outcome=outcome))
             except asyncio.CancelledError:
                 raise
@@ -324,14 +324,10 @@ class BatchRunner:
                 ],
                 conn=conn,
             )
-            kept = [
-                p.outcome for p in successes if p.claim.id in set(done.completed_ids) and p.outcome
-            ]
-            profiles = [(profile, o.provider) for o in kept for profile in o.profiles]
-            posts = [(post, o.provider) for o in kept for post in o.posts]
-            upsert_instagram(conn, profiles, posts)
-            if self.enqueue_media:  # pictures and post media go to the media family's queue
-                enqueue_media(self.queue, conn, [p for p, _ in profiles], [p for p, _ in posts])
+            completed = set(done.completed_ids)
+            kept = [p.outcome for p in successes if p.claim.id in completed and p.outcome]
+            context = WriteContext(queue=self.queue, enqueue_media=self.enqueue_media)
+            self.pipeline.write(conn, kept, context)
             failed = self.queue.fail(failures, conn=conn)
             write_events(conn, trace_events(calls))
         self._count(report, kept, chunk, done.fenced_ids, failed)
@@ -362,8 +358,8 @@ class BatchRunner:
         report.retried += len(set(failed.retried_ids) - deferred)
         for outcome in kept:
             report.providers[outcome.provider] += 1
-            report.profiles += len(outcome.profiles)
-            report.posts += len(outcome.posts)
+            for kind, items in outcome.items.items():
+                report.rows[kind] += len(items)
         for p in chunk:
             if p.error and p.claim.id in set(failed.failed_ids) | set(failed.retried_ids):
                 report.failure_reasons[reason_kind(p.error)] += 1
@@ -388,13 +384,10 @@ def raw_lines(records: Sequence[dict[str, Any]]) -> bytes:
     return gzip.compress(("\n".join(lines) + "\n").encode(), compresslevel=1)
 
 
-def read_raw_day(objects: ObjectStore, family: str, day: date) -> list[FlowOutcome]:
+def read_raw_day(objects: ObjectStore, pipeline: FamilyPipeline, day: date) -> list[FlowOutcome]:
     """Re-parse every stored raw response of a day (a backfill: no provider is called)."""
     outcomes = []
-    for key in objects.list(raw_prefix(family, day)):
+    for key in objects.list(raw_prefix(pipeline.family, day)):
         for line in gzip.decompress(objects.get(key)).decode().splitlines():
-            record = json.loads(line)
-            raw = [RawResponse.from_dict(item) for item in record["responses"]]
-            value = reparse(raw)
-            outcomes.append(outcome_from(value, record["provider"], tuple(raw)))
+            outcomes.append(pipeline.reparse(json.loads(line)))
     return outcomes

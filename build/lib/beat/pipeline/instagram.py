@@ -2,36 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any
 
-from providers.crawler import InstagramCrawler
+from sqlalchemy import Connection
+
+from beat.pipeline.family import FamilyPipeline, FlowHandler, FlowOutcome, WriteContext
+from beat.pipeline.media import enqueue_media
+from beat.store.instagram import upsert_instagram
+from providers.crawler import InstagramCrawler, reparse
 from providers.http import RawResponse
-from providers.model import InstagramPost, InstagramProfile, ProfileWithPosts
+from providers.model import InstagramPost, ProfileWithPosts
 
 # Posts of the last 30 days, at most 50, as in the original refresh_profile_by_handle.
 MAX_POSTS = 50
 MAX_POST_AGE_DAYS = 30
 
-
-@dataclass(frozen=True)
-class FlowOutcome:
-    provider: str
-    profiles: tuple[InstagramProfile, ...] = ()
-    posts: tuple[InstagramPost, ...] = ()
-    raw: tuple[RawResponse, ...] = field(default=(), repr=False)
-
-    def summary(self) -> str:
-        return f"provider={self.provider} profiles={len(self.profiles)} posts={len(self.posts)}"
+PROFILES = "profiles"
+POSTS = "posts"
 
 
 def outcome_from(value: Any, provider: str, raw: tuple[RawResponse, ...] = ()) -> FlowOutcome:
     """Turn a crawler value (fresh or re-parsed from raw responses) into rows."""
     if isinstance(value, ProfileWithPosts):
-        return FlowOutcome(provider, (value.profile,), tuple(value.posts), raw)
+        return FlowOutcome(provider, {PROFILES: (value.profile,), POSTS: tuple(value.posts)}, raw)
     if isinstance(value, InstagramPost):
-        return FlowOutcome(provider, (), (value,), raw)
+        return FlowOutcome(provider, {POSTS: (value,)}, raw)
     raise TypeError(f"unexpected crawler result {type(value).__name__}")
 
 
@@ -51,9 +47,29 @@ async def refresh_post_by_shortcode(
     return outcome_from(fetched.value, fetched.provider, tuple(fetched.raw))
 
 
-FlowHandler = Callable[[InstagramCrawler, dict[str, Any]], Awaitable[FlowOutcome]]
-
 HANDLERS: dict[str, FlowHandler] = {
     "refresh_profile_by_handle": refresh_profile_by_handle,
     "refresh_post_by_shortcode": refresh_post_by_shortcode,
 }
+
+
+def write_instagram(conn: Connection, outcomes: Sequence[FlowOutcome], ctx: WriteContext) -> None:
+    profiles = [(profile, o.provider) for o in outcomes for profile in o.of(PROFILES)]
+    posts = [(post, o.provider) for o in outcomes for post in o.of(POSTS)]
+    upsert_instagram(conn, profiles, posts)
+    if ctx.enqueue_media and ctx.queue is not None:  # pictures and post media, to the media family
+        enqueue_media(ctx.queue, conn, [p for p, _ in profiles], [p for p, _ in posts])
+
+
+def reparse_instagram(record: dict[str, Any]) -> FlowOutcome:
+    raw = tuple(RawResponse.from_dict(item) for item in record["responses"])
+    return outcome_from(reparse(raw), record["provider"], raw)
+
+
+PIPELINE = FamilyPipeline(
+    family="instagram",
+    kinds=(PROFILES, POSTS),
+    handlers=HANDLERS,
+    write=write_instagram,
+    reparse=reparse_instagram,
+)

@@ -14,6 +14,12 @@ from typing import Any
 from sqlalchemy import Connection, Table, func
 
 from beat.store.db import dialect_insert
+from beat.store.history import (
+    instagram_post_observation,
+    instagram_profile_observation,
+    record_posts,
+    record_profiles,
+)
 from beat.store.models import instagram_account, instagram_post
 from beat.store.outbox import EXCHANGE, OutboxEvent, write_events
 from providers.model import InstagramPost, InstagramProfile, flatten
@@ -134,3 +140,10 @@ def upsert_instagram(
     events = [profile_event(p, src, now) for p, src in unique_profiles.values()]
     events += [post_event(p, src, now) for p, src in unique_posts.values()]
     write_events(conn, events)
+    # The observation history (profile_log/post_log) that analytics reads day by day.
+    record_profiles(
+        conn, [instagram_profile_observation(p, src, now) for p, src in unique_profiles.values()]
+    )
+    record_posts(
+        conn, [instagram_post_observation(p, src, now) for p, src in unique_posts.values()]
+    )

@@ -291,4 +291,9 @@ beat_control = Table(
     Column("value", String, nullable=False),
     _updated_at(),
 )
-import beat.store.models_ops  # noqa: E402, F401  (operations indexes)
+
+# Tables of other concerns, declared in modules of their own on the same metadata.
+from beat.store import (  # noqa: E402
+    models_history,  # noqa: F401
+    models_ops,  # noqa: F401  (operations indexes)
+)

@@ -1,0 +1,70 @@
+"""What a family brings to the generic batch runner: its handlers, its writer, its re-parser.
+
+Adding a family (YouTube, Shopify, GPT, ...) is one `FamilyPipeline`: the runner claims,
+runs handlers concurrently, stores raw responses and settles statuses the same way for all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection
+
+from beat.store.queue import RequestQueue
+from providers.http import RawResponse
+
+
+@dataclass(frozen=True)
+class FlowOutcome:
+    """What one request produced: normalized items by kind ("profiles", "posts", ...), the
+    provider that answered, and the raw responses a backfill rebuilds them from."""
+
+    provider: str
+    items: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
+    raw: tuple[RawResponse, ...] = field(default=(), repr=False)
+
+    def of(self, kind: str) -> tuple[Any, ...]:
+        return self.items.get(kind, ())
+
+    def summary(self) -> str:
+        counts = " ".join(f"{kind}={len(values)}" for kind, values in self.items.items())
+        return f"provider={self.provider} {counts}".strip()
+
+
+@dataclass(frozen=True)
+class WriteContext:
+    """What a family's writer may need besides the connection."""
+
+    queue: RequestQueue | None = None
+    #: Queue the media (pictures, thumbnails) of what was written to the media family.
+    enqueue_media: bool = False
+    #: A rebuild from stored raw responses (a backfill), not a fresh fetch: the writer must
+    #: not publish old observations as new events or mark rows as freshly refreshed.
+    rebuild: bool = False
+
+
+#: A flow's work: (crawler, validated params) -> outcome. Raise a typed provider error to fail.
+FlowHandler = Callable[[Any, dict[str, Any]], Awaitable[FlowOutcome]]
+#: Rows (and their data-change events) of a chunk's outcomes, inside the chunk's transaction.
+FamilyWriter = Callable[[Connection, Sequence[FlowOutcome], WriteContext], None]
+#: A stored raw record (see `raw_record`) back into the outcome it produced, without network.
+Reparser = Callable[[dict[str, Any]], FlowOutcome]
+
+
+def _handle_of(params: dict[str, Any]) -> str | None:
+    handle = params.get("handle")
+    return handle if isinstance(handle, str) else None
+
+
+@dataclass(frozen=True)
+class FamilyPipeline:
+    family: str
+    #: The item kinds its outcomes carry, in the order reports list them.
+    kinds: tuple[str, ...]
+    handlers: Mapping[str, FlowHandler]
+    write: FamilyWriter
+    reparse: Reparser
+    #: The target the per-handle rate limit keys on, from a request's params.
+    target_of: Callable[[dict[str, Any]], str | None] = _handle_of
