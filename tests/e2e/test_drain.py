@@ -3,6 +3,7 @@ they hold, and exit cleanly. Real processes, real PostgreSQL, the sandbox over H
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -82,14 +83,17 @@ def test_sigterm_api_finishes_in_flight_requests_and_refuses_new_ones(
     stack: Stack, tmp_path: Path
 ) -> None:
     port = free_port()
-    env = {**stack.env(), "BEAT_API_TOKEN": TOKEN, "BEAT_DRAIN_GRACE_SECONDS": "10"}
+    env = {
+        **stack.env(), "BEAT_API_TOKEN": TOKEN, "BEAT_DRAIN_GRACE_SECONDS": "10",
+        "BEAT_LOG_FORMAT": "json",
+    }  # fmt: skip
     # An inline refresh takes ~1.5 s: the sandbox answers slowly.
     stack.fault("*", "slow", rate=1.0, delay=1.5)
     with started("api", ["beat", "api", "--port", str(port)], env, tmp_path) as api:
         api.wait_for_port(port)
         request = urllib.request.Request(
             f"http://127.0.0.1:{port}/profiles/instagram/byhandle/drain.me?force_refresh=true",
-            headers={"Authorization": f"Bearer {TOKEN}"},
+            headers={"Authorization": f"Bearer {TOKEN}", "X-Request-ID": "drain-req-1"},
         )
         answers: list[int] = []
 
@@ -108,6 +112,14 @@ def test_sigterm_api_finishes_in_flight_requests_and_refuses_new_ones(
         assert answers == [200], api.tail()
         api.proc.wait(30)
         assert api.proc.returncode == 0, api.tail()
-        assert "API stopping" in api.log.read_text()
+        text = api.log.read_text()
+    lines = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+    assert any("API stopping" in line["message"] for line in lines)
+    # Structured access line for the in-flight request, with the caller's request id.
+    [access] = [line for line in lines if line.get("request_id") == "drain-req-1"
+                and line["logger"] == "beat.access"]  # fmt: skip
+    assert access["status"] == 200
+    assert access["path"] == "/profiles/instagram/byhandle/drain.me"
+    assert TOKEN not in text
     with pytest.raises(urllib.error.URLError):
         urllib.request.urlopen(f"http://127.0.0.1:{port}/heartbeat", timeout=2)
