@@ -11,7 +11,8 @@ two databases alternate, so load from other work on the machine hits both alike:
             EXPIRED, last changed over the past 60 days) added with INSERT ... SELECT
             generate_series, then vacuumed and analyzed, as autovacuum would have.
   PURGING   10M OLD while beat.store.retention.purge_finished deletes the rows past a 30-day
-            retention in batches of 5,000 in another thread.
+            retention in batches of 5,000 (resting as long as each batch took, the default)
+            in another thread.
 
 Printed: jobs/s of each, the ratios to EMPTY (target >= 0.8), the purge rate, and how long
 queue_health's report takes with the history present.
@@ -189,7 +190,7 @@ def main() -> None:
         print(f"ratio PURGING / EMPTY : {purging / empty:.2f}")
         print(
             f"purge while claiming  : {deleted:,} rows in {seconds:.1f} s "
-            f"({deleted / seconds if seconds else 0:,.0f} rows/s, batches of 5,000)"
+            f"({deleted / seconds if seconds else 0:,.0f} rows/s, batches of 5,000, pause ratio 1)"
         )
         print(
             f"queue_health report   : {health_empty * 1000:.1f} ms empty, "
