@@ -50,7 +50,7 @@ def on_sigterm(callback: Callable[[], None]) -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def serve_api(app: Any, *, host: str, port: int) -> None:
+def serve_api(app: Any, *, host: str, port: int, access_log_class: Any = None) -> None:
     """Serve the API as production runs it: JSON logs and traces if configured, a request id
     on every request, and on SIGTERM or Ctrl-C a drain: stop listening at once (new
     connections are refused, so a load balancer moves on), give requests in flight the grace
@@ -67,4 +67,5 @@ def serve_api(app: Any, *, host: str, port: int) -> None:
     configure_observability()
     app.middlewares.insert(0, request_logging())  # outermost: errors carry the request id
     app.on_shutdown.append(announce)
-    web.run_app(app, host=host, port=port, shutdown_timeout=grace_seconds(), print=None)
+    options = {"access_log_class": access_log_class} if access_log_class else {}
+    web.run_app(app, host=host, port=port, shutdown_timeout=grace_seconds(), print=None, **options)

@@ -117,7 +117,7 @@ def test_sigterm_api_finishes_in_flight_requests_and_refuses_new_ones(
     assert any("API stopping" in line["message"] for line in lines)
     # Structured access line for the in-flight request, with the caller's request id.
     [access] = [line for line in lines if line.get("request_id") == "drain-req-1"
-                and line["logger"] == "beat.access"]  # fmt: skip
+                and line["logger"] == "aiohttp.access"]  # fmt: skip
     assert access["status"] == 200
     assert access["path"] == "/profiles/instagram/byhandle/drain.me"
     assert TOKEN not in text
