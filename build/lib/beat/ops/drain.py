@@ -50,20 +50,22 @@ def on_sigterm(callback: Callable[[], None]) -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def serve_api(app: Any, *, host: str, port: int) -> None:
-    """Serve until SIGTERM or Ctrl-C, then drain: stop listening at once (new connections are
-    refused, so a load balancer moves on), give requests in flight the grace to finish, run
-    the app's cleanup and return (exit status 0). The API claims no queue rows, so nothing it
-    holds outlives it."""
+def serve_api(app: Any, *, host: str, port: int, access_log_class: Any = None) -> None:
+    """Serve the API as production runs it: JSON logs and traces if configured, a request id
+    on every request, and on SIGTERM or Ctrl-C a drain: stop listening at once (new
+    connections are refused, so a load balancer moves on), give requests in flight the grace
+    to finish, run the app's cleanup and return (exit status 0). The API claims no queue rows,
+    so nothing it holds outlives it."""
     from aiohttp import web
-
-    async def announce(_: web.Application) -> None:
-        log.warning("API stopping: no new connections; in-flight requests get the grace")
 
     from beat.ops import configure_observability
     from beat.ops.logs import request_logging
 
+    async def announce(_: web.Application) -> None:
+        log.warning("API stopping: no new connections; in-flight requests get the grace")
+
     configure_observability()
     app.middlewares.insert(0, request_logging())  # outermost: errors carry the request id
     app.on_shutdown.append(announce)
-    web.run_app(app, host=host, port=port, shutdown_timeout=grace_seconds(), print=None)
+    options = {"access_log_class": access_log_class} if access_log_class else {}
+    web.run_app(app, host=host, port=port, shutdown_timeout=grace_seconds(), print=None, **options)

@@ -75,42 +75,22 @@ def configure_logging(fmt: str | None = None, *, stream: Any = None) -> bool:
 
 def request_logging() -> Any:
     """aiohttp middleware: each request gets an id (the caller's ``X-Request-ID``, else a new
-    one), echoed in the response, carried by every log line written while serving it, and one
-    access line when it ends (method, path, status, milliseconds; never the query string or
-    headers, where tokens could be)."""
-    import time
+    one), echoed in the response (where the access logger reads it) and carried by every log
+    line written while serving it."""
     import uuid
 
     from aiohttp import web
 
-    access = logging.getLogger("beat.access")
-
     @web.middleware
     async def middleware(request: web.Request, handler: Any) -> web.StreamResponse:
         request_id = request.headers.get("X-Request-ID", "")[:64] or uuid.uuid4().hex
-        started = time.perf_counter()
-        status = 500
         with log_context(request_id=request_id):
             try:
                 response = await handler(request)
-                status = response.status
-                response.headers["X-Request-ID"] = request_id
-                return response
             except web.HTTPException as exc:
-                status = exc.status
+                exc.headers["X-Request-ID"] = request_id
                 raise
-            finally:
-                access.info(
-                    "%s %s %d",
-                    request.method,
-                    request.path,
-                    status,
-                    extra={
-                        "method": request.method,
-                        "path": request.path,
-                        "status": status,
-                        "ms": round((time.perf_counter() - started) * 1000, 1),
-                    },
-                )
+            response.headers["X-Request-ID"] = request_id
+            return response
 
     return middleware
