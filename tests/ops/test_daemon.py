@@ -215,3 +215,34 @@ def test_sigterm_to_a_launched_run_hands_back_and_the_next_run_finishes(
             retries = set(conn.execute(select(scrape_request_log.c.retry_count)).scalars())
         assert retries == {0}  # the drain cost no request an attempt
         assert len(prod.runs()) >= 2
+
+
+def test_a_killed_run_is_failed_and_its_requests_finish_in_the_next_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGKILL gives no chance to drain: the code server that launched the run sees its
+    process die and fails the run, release_failed_batches_sensor hands the rows back at once
+    (no wait for the lease), and the next run finishes them."""
+    settings = {"BEAT_BATCH_MAX": "30", "BEAT_CONCURRENCY": "2", "BEAT_LEASE_SECONDS": "600"}
+    with production(tmp_path, monkeypatch, **settings) as prod:
+        prod.fault("slow", delay=0.5)
+        prod.submit([f"kill_user_{i}" for i in range(30)])
+        wait_until(
+            lambda: prod.queue.count_by_status().get("COMPLETE", 0) >= 2,
+            300, "the first run to complete a few requests", prod.daemon,
+        )  # fmt: skip
+        [first] = prod.runs(DagsterRunStatus.STARTED)
+        pid = _run_pid(prod.instance, first.dagster_run.run_id)
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+        wait_until(
+            lambda: prod.instance.get_run_by_id(first.dagster_run.run_id).is_finished,
+            120, "the killed run to be marked finished", prod.daemon,
+        )  # fmt: skip
+        assert prod.instance.get_run_by_id(first.dagster_run.run_id).status == (
+            DagsterRunStatus.FAILURE
+        )
+        prod.fault("none")
+        # Leases last 10 minutes here: finishing in time means the failure sensor released them.
+        prod.wait_finished(30, timeout=300)
+        assert prod.queue.count_by_status() == {"COMPLETE": 30}
