@@ -34,6 +34,9 @@ bench: $(STAMP) services
 	$(BIN)/python bench/relay_bench.py
 	$(BIN)/python bench/media_bench.py
 	$(BIN)/python bench/read_api_bench.py
+	$(BIN)/python bench/youtube_bench.py
+	$(BIN)/python bench/shopify_bench.py
+	$(BIN)/python bench/export_bench.py
 	$(BIN)/python bench/retention_bench.py
 
 lint: $(STAMP)

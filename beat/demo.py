@@ -22,6 +22,7 @@ from aiohttp import web
 from sqlalchemy import func, select
 
 from beat.config import Settings, load_settings
+from beat.pipeline import demo_requests
 from sandbox import RATE_LIMITS_FILE, sandbox_credentials
 
 
@@ -73,6 +74,8 @@ def demo_phases(engine: Any, requests: int, source: str) -> list[tuple[str, Any]
     return [
         ("profiles", lambda: profile_requests(requests, source)),
         ("posts", lambda: post_requests(engine, max(10, requests // 10), source)),
+        ("youtube", lambda: demo_requests.youtube_requests(source)),
+        ("shopify", lambda: demo_requests.shopify_requests(source)),
     ]
 
 

@@ -20,6 +20,13 @@ from beat_dagster.assets.queue_health import (
     queue_health_job,
     queue_health_schedule,
 )
+from beat_dagster.assets.shopify import shopify_batch, shopify_batch_job
+from beat_dagster.assets.youtube import (
+    youtube_batch,
+    youtube_batch_job,
+    youtube_exports,
+    youtube_exports_job,
+)
 from beat_dagster.jobs.retention import queue_retention_job, queue_retention_schedule
 from beat_dagster.resources import (
     BrokerResource,
@@ -36,6 +43,9 @@ from beat_dagster.sensors.outbox import outbox_relay_sensor
 BATCH_FAMILIES = {
     "instagram": (instagram_batch, instagram_batch_job),
     "media": (media, media_batch_job),
+    "youtube": (youtube_batch, youtube_batch_job),
+    "youtube_exports": (youtube_exports, youtube_exports_job),
+    "shopify": (shopify_batch, shopify_batch_job),
 }
 
 

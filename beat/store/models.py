@@ -293,7 +293,10 @@ beat_control = Table(
 )
 
 # Tables of other concerns, declared in modules of their own on the same metadata.
-from beat.store import (  # noqa: E402
-    models_history,  # noqa: F401
-    models_ops,  # noqa: F401  (operations indexes)
+# YouTube and Shopify tables (helper "youtube"); operations indexes (helper "ops").
+from beat.store import (  # noqa: E402, F401
+    models_history,
+    models_ops,
+    models_shopify,
+    models_youtube,
 )

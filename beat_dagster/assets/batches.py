@@ -15,6 +15,7 @@ import aiohttp
 import dagster as dg
 
 from beat.flows import Family
+from beat.objects import ObjectStore
 from beat.ops import observe_batch
 from beat.ops.drain import grace_seconds, on_sigterm
 from beat.pipeline.batch import BatchReport, BatchRunner, read_raw_day
@@ -35,9 +36,11 @@ from providers.engine import BeforeRequest
 # A batch where more than this share of requests failed for good deserves a look.
 MAX_FAILURE_RATE = 0.2
 
-#: (crawler resource, HTTP session, credentials, limiter hook) -> the family's crawler.
+#: (crawler resource, HTTP session, credentials, limiter hook, the run's object store) -> what
+#: the family's handlers get (its crawler; exports also need the object store to write to).
 CrawlerBuilder = Callable[
-    [CrawlerResource, aiohttp.ClientSession, CredentialSource, BeforeRequest | None], Any
+    [CrawlerResource, aiohttp.ClientSession, CredentialSource, BeforeRequest | None, ObjectStore],
+    Any,
 ]
 
 
@@ -141,12 +144,13 @@ async def _process_batch(
     credentials = database.credential_pool()
     limiter = rate_limiter.limiter()  # opened in the loop that uses it
     hook = rate_limiter.before_request(limiter)
+    store = objects.store()
     runner = BatchRunner(
         queue=queue,
         engine=database.engine(),
-        objects=objects.store(),
+        objects=store,
         pipeline=pipeline,
-        crawler_factory=lambda session: build_crawler(crawler, session, credentials, hook),
+        crawler_factory=lambda session: build_crawler(crawler, session, credentials, hook, store),
         concurrency=crawler.concurrency,
         enqueue_media=media.from_batches,
         stop_grace_seconds=grace_seconds(),

@@ -2,7 +2,7 @@
 autovacuum settings for the hot queue table.
 
 Revision ID: 0011_operations
-Revises: 0004
+Revises: 0008_youtube_shopify
 Create Date: 2026-12-06
 
 Written by hand and frozen: it must not import beat.store.models.
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0011_operations"
-down_revision: str | None = "0004"
+down_revision: str | None = "0008_youtube_shopify"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -9,6 +9,7 @@ from its raw response by a backfill.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gzip
 import json
 import logging
@@ -21,6 +22,7 @@ from typing import Any
 
 import aiohttp
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 
 from beat.events.trace import trace_events
 from beat.objects import ObjectStore
@@ -52,6 +54,8 @@ class BatchReport:
     providers: Counter[str] = field(default_factory=Counter)
     failure_reasons: Counter[str] = field(default_factory=Counter)
     raw_objects: int = 0
+    #: Chunk writes tried again after the database connection was lost.
+    write_retries: int = 0
     #: Requests given back to the queue unfinished because the run was asked to stop.
     handed_back: int = 0
     duration_seconds: float = 0.0
@@ -74,6 +78,7 @@ class BatchReport:
             "failure_reasons": dict(self.failure_reasons.most_common(10)),
             "rows_by_kind": dict(self.rows),
             "raw_objects": self.raw_objects,
+            "write_retries": self.write_retries,
             "handed_back_on_stop": self.handed_back,
             "duration_seconds": round(self.duration_seconds, 3),
             "requests_per_second": round(self.requests / self.duration_seconds, 1)
@@ -122,6 +127,17 @@ def _defer_seconds(exc: BaseException) -> float | None:
     return None
 
 
+def lost_database(exc: BaseException) -> bool:
+    """The database connection was lost or could not be made (a restart, a network blip), or
+    the transaction was rolled back by the server (deadlock, serialization): trying the same
+    transaction again is safe and may succeed."""
+    if isinstance(exc, DisconnectionError):  # the pool found its connection dead
+        return True
+    return isinstance(exc, DBAPIError) and (
+        exc.connection_invalidated or isinstance(exc, (OperationalError, InterfaceError))
+    )
+
+
 def reason_kind(reason: str) -> str:
     return reason.split(":", 1)[0]
 
@@ -143,6 +159,7 @@ class BatchRunner:
         flush_size: int = 200,
         flush_interval_seconds: float = 0.5,
         enqueue_media: bool = False,
+        write_patience_seconds: float | None = None,
         stop_grace_seconds: float = 20.0,
     ) -> None:
         self.queue = queue
@@ -155,13 +172,20 @@ class BatchRunner:
         self.flush_size = flush_size
         self.flush_interval = flush_interval_seconds
         self.enqueue_media = enqueue_media
+        # How long the writer retries a chunk while the database is away: well inside the
+        # lease, so the rows are still ours when it comes back.
+        self.write_patience = (
+            write_patience_seconds
+            if write_patience_seconds is not None
+            else min(60.0, queue.lease_seconds / 3)
+        )
         self.stop_grace_seconds = stop_grace_seconds
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping: asyncio.Event | None = None
 
     def stop(self) -> None:
         """Start no more requests; those in flight get ``stop_grace_seconds`` to finish, the
-        rest go back to the queue (attempt refunded). Safe from a signal handler or a thread."""
+        rest go back to the queue (attempt given back). Safe from a signal handler or a thread."""
         if self._loop is not None and self._stopping is not None:
             self._loop.call_soon_threadsafe(self._stopping.set)
 
@@ -179,17 +203,17 @@ class BatchRunner:
         results: asyncio.Queue[Processed | None] = asyncio.Queue()
         keeper = asyncio.create_task(self._keep_leases(batch_id, run_id))
         writer = asyncio.create_task(self._write(results, report, batch_id, run_id, day))
+        fetching: asyncio.Future[Any] | None = None
         try:
             connector = aiohttp.TCPConnector(limit=self.concurrency, ttl_dns_cache=300)
             async with aiohttp.ClientSession(connector=connector) as session:
                 crawler = self.crawler_factory(session)
                 crawler.on_call = self._on_call
                 gate = asyncio.Semaphore(self.concurrency)
-                await self._until_done_or_stopped(
-                    asyncio.gather(
-                        *(self._process(crawler, gate, claim, results) for claim in claims)
-                    )
+                fetching = asyncio.gather(
+                    *(self._process(crawler, gate, claim, results) for claim in claims)
                 )
+                await self._until_fetched_or_stopped(fetching, writer)
             await results.put(None)
             await writer
             if self.stopping:
@@ -198,34 +222,60 @@ class BatchRunner:
                     batch_id,
                     run_id,
                     "handed back: the run was stopped (SIGTERM) before finishing it",
-                    refund_attempt=True,
+                    give_back=True,
                 )
-        except BaseException:
+        except BaseException as exc:
+            if fetching is not None:
+                fetching.cancel()
             writer.cancel()
-            # Hand unfinished rows back at once instead of waiting for their lease to lapse.
-            await asyncio.to_thread(self.queue.release_batch, batch_id, run_id, "run failed")
+            await self._release(batch_id, run_id, exc)
             raise
         finally:
             keeper.cancel()
         report.duration_seconds = time.perf_counter() - started
         return report
 
+    async def _until_fetched_or_stopped(
+        self, fetching: asyncio.Future[Any], writer: asyncio.Task[None]
+    ) -> None:
+        assert self._stopping is not None
+        stop = asyncio.create_task(self._stopping.wait())
+        try:
+            either: set[asyncio.Future[Any]] = {fetching, writer, stop}
+            await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+            if writer.done():  # the writer ends early only when it failed
+                writer.result()  # raises its error: stop fetching what nobody can write
+            if not fetching.done():  # stopping: what is in flight gets the grace, then is cut
+                await asyncio.wait({fetching}, timeout=self.stop_grace_seconds)
+                if not fetching.done():
+                    log.warning("stop grace over: cutting the requests still in flight")
+                    fetching.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await fetching
+                    return
+            await fetching
+        finally:
+            stop.cancel()
+
     def _on_call(self, call: HttpCall) -> None:
         self._calls.append(call)
         record_call(call)  # a provider span, when tracing is on
 
-    async def _until_done_or_stopped(self, work: asyncio.Future[Any]) -> None:
-        assert self._stopping is not None
-        stop = asyncio.create_task(self._stopping.wait())
+    async def _release(self, batch_id: str, run_id: str, exc: BaseException) -> None:
+        """Hand unfinished rows back at once instead of waiting for their lease to lapse.
+
+        A run that lost its database failed through no fault of its requests: their attempts
+        are given back. Any other failure (a bug, a kill) counts, so a request that breaks its
+        run every time still ends FAILED after max_attempts.
+        """
+        database_lost = lost_database(exc)
+        reason = f"run failed: {'database unavailable' if database_lost else type(exc).__name__}"
         try:
-            await asyncio.wait({work, stop}, return_when=asyncio.FIRST_COMPLETED)
-            if not work.done():  # stopping: what is in flight gets the grace, then is cut
-                try:
-                    await asyncio.wait_for(work, self.stop_grace_seconds)
-                except TimeoutError:
-                    log.warning("stop grace over: cutting the requests still in flight")
-        finally:
-            stop.cancel()
+            await asyncio.to_thread(
+                self.queue.release_batch, batch_id, run_id, reason, give_back=database_lost
+            )
+        except Exception:  # the database may still be away: the rows' leases will lapse
+            log.warning("could not release batch %s; its leases will lapse", batch_id)
 
     async def _process(
         self,
@@ -286,11 +336,41 @@ class BatchRunner:
                     f"{raw_prefix(self.family, day)}{batch_id}/{run_id[:8]}-{sequence:05d}.jsonl.gz"
                 )
                 calls, self._calls = self._calls, []
-                await asyncio.to_thread(self.flush, chunk, report, key, calls)
+                await self._flush_surviving_blips(chunk, report, key, calls)
                 sequence += 1
                 chunk = []
             if time.monotonic() >= deadline:
                 deadline = time.monotonic() + self.flush_interval
+
+    async def _flush_surviving_blips(
+        self,
+        chunk: Sequence[Processed],
+        report: BatchReport,
+        raw_key: str,
+        calls: Sequence[HttpCall],
+    ) -> None:
+        """`flush`, again across a lost database connection, until written or out of patience.
+
+        Safe to repeat: the chunk is one transaction, which either rolled back or committed
+        with only its reply lost, and then every completion and settlement in it is fenced
+        (status and attempt) and changes nothing twice; the raw object's key is the chunk's
+        own. Meanwhile the fetches go on into the results queue, so a short blip (a PostgreSQL
+        restart) costs no provider call and throws no result away.
+        """
+        give_up_at = time.monotonic() + self.write_patience
+        delay = 0.2
+        while True:
+            try:
+                await asyncio.to_thread(self.flush, chunk, report, raw_key, calls)
+                return
+            except Exception as exc:
+                if not lost_database(exc) or time.monotonic() + delay > give_up_at:
+                    raise
+                report.write_retries += 1
+                log.warning("writing %d results failed (%s); again in %.1f s", len(chunk),
+                            type(exc).__name__, delay)  # fmt: skip
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
 
     def flush(
         self,
@@ -303,7 +383,6 @@ class BatchRunner:
         successes = [p for p in chunk if p.outcome is not None]
         if successes:
             self.objects.put(raw_key, self._raw_lines(successes), "application/gzip")
-            report.raw_objects += 1
         failures = [
             Failure(
                 p.claim.id,
@@ -330,6 +409,7 @@ class BatchRunner:
             self.pipeline.write(conn, kept, context)
             failed = self.queue.fail(failures, conn=conn)
             write_events(conn, trace_events(calls))
+        report.raw_objects += bool(successes)  # counted once written (a retried chunk: once)
         self._count(report, kept, chunk, done.fenced_ids, failed)
 
     @staticmethod
