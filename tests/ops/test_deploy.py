@@ -5,6 +5,7 @@ and the Dockerfile copies what exists and installs a package that holds what it 
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -119,9 +120,12 @@ def test_dockerfile_copies_what_exists_and_serves_the_code_location() -> None:
 def test_the_image_install_step_builds_a_complete_package(tmp_path: Path) -> None:
     """What `pip install .` in the Dockerfile installs: the wheel, with the migrations, the
     sandbox's rate limits and every subpackage of the code location."""
+    # Build from a copy, as the image does from its context: setuptools writes build/ in-tree.
+    context = tmp_path / "context"
+    ignore = shutil.ignore_patterns(".venv", ".git", ".beat", "build", "*.egg-info", "__pycache__")
+    shutil.copytree(ROOT, context, ignore=ignore)
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q",
-         "-w", str(tmp_path), str(ROOT)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(context)],
         check=True, capture_output=True, timeout=300,
     )  # fmt: skip
     [wheel] = tmp_path.glob("beat-*.whl")

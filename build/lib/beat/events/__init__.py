@@ -1,1 +1,0 @@
-"""Events leave through the transactional outbox; the relay publishes them with kombu."""

@@ -1,1 +1,0 @@
-"""beat on Dagster: the request queue's batches become runs of daily-partitioned assets."""
