@@ -1,7 +1,7 @@
 """Instagram insights: post lifetime metrics and creator audience demographics.
 
 Revision ID: 0013_instagram_insights
-Revises: 0007_instagram
+Revises: 0011_operations
 Create Date: 2026-12-06
 
 Written by hand and frozen: it must not import beat.store.models.
@@ -16,7 +16,7 @@ from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
 revision: str = "0013_instagram_insights"
-down_revision: str | None = "0007_instagram"
+down_revision: str | None = "0011_operations"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
