@@ -37,6 +37,7 @@ from sandbox import data
 from sandbox import graph_insights as _graph_insights
 from sandbox import instagram_rapid as _instagram_rapid
 from sandbox import shopify as _shopify
+from sandbox import stories as _stories
 from sandbox import youtube as _youtube
 from sandbox.gate import STATE_KEY
 from sandbox.state import (
@@ -518,6 +519,24 @@ def tagged_posts(facts: data.ProfileFacts, reference: int) -> list[tuple[Any, An
     return found
 
 
+async def arraybobo_stories(request: web.Request) -> web.StreamResponse:
+    state = request.app[STATE_KEY]
+    early = await _arraybobo(request, "story_posts_page")
+    if isinstance(early, web.Response):
+        return _finish(state, "arraybobo", early)
+    handle = request.app[PK_KEY].get(request.query.get("id_user", "").strip())
+    facts = data.facts_for(handle, state.reference()) if handle else None
+    if facts is None:
+        return _finish(
+            state,
+            "arraybobo",
+            _json_response({"message": "user not found", "status": "fail"}, status=404),
+        )
+    payload = _stories.story_reel(facts, state.reference())
+    body = _cdn.rewrite_body(request.app, data.dumps(payload))
+    return _finish(state, "arraybobo", _ok(state, body, early))
+
+
 async def arraybobo_tagged(request: web.Request) -> web.StreamResponse:
     state = request.app[STATE_KEY]
     early = await _arraybobo(request, "tagged_page")
@@ -749,6 +768,7 @@ def build_app(
     app.router.add_get("/arraybobo/ig/post_info/", arraybobo_post)
     app.router.add_get("/arraybobo/ig/reels/", arraybobo_reels)
     app.router.add_get("/arraybobo/ig/tagged/", arraybobo_tagged)
+    app.router.add_get("/arraybobo/ig/stories/", arraybobo_stories)
     app.router.add_post("/_sandbox/faults", admin_set_fault)
     app.router.add_get("/_sandbox/faults", admin_get_faults)
     app.router.add_get("/_sandbox/stats", admin_stats)

@@ -70,6 +70,20 @@ class PostCommentsParams(FlowParams):
     max_comments: int = Field(default=1000, ge=1, le=1000, description="At most this many")
 
 
+class StoryPostsParams(FlowParams):
+    """The original's params. Stories asked for in `story_ids` that the provider no longer
+    shows are written as stub posts. The profile_* figures are accepted as the original took
+    them and not stored (instagram_post has no column for them)."""
+
+    profile_id: ProfileId
+    handle: Handle
+    story_ids: list[ProfileId] = Field(default_factory=list, max_length=500)
+    profile_follower: int | None = Field(default=None, ge=0)
+    profile_er: float | None = None
+    profile_static_er: float | None = None
+    profile_reels_er: float | None = None
+
+
 class PostInsightsParams(FlowParams):
     """The original's params: the post, its creator (whose own Graph token reads it) and its
     type (which metrics Graph has for it)."""
@@ -185,6 +199,15 @@ FLOWS = (
         fetch_type="profile_by_id",
         params_model=ProfileIdParams,
         description="The profile alone, by its numeric id (a renamed account is still found).",
+    ),
+    Flow(
+        name="refresh_story_posts_by_profile_id",
+        platform="INSTAGRAM",
+        family="instagram",
+        fetch_type="story_posts",
+        params_model=StoryPostsParams,
+        description="An account's current stories (post_type story), plus stub posts for the "
+        "asked story_ids no longer shown.",
     ),
     Flow(
         name="refresh_post_insights",

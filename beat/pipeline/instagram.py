@@ -146,6 +146,34 @@ async def refresh_profile_by_profile_id(
     return FlowOutcome(fetched.provider, {PROFILES: (fetched.value,)}, tuple(fetched.raw))
 
 
+#: More than an account ever has up at once (stories last 24 hours).
+MAX_STORIES = 200
+
+
+def stories_with_stubs(
+    stories: Sequence[InstagramPost], params: dict[str, Any]
+) -> tuple[InstagramPost, ...]:
+    """The stories found, owned by the asked account, then a stub post for each asked
+    story id not among them (the original wrote those too, so a known story keeps a row)."""
+    owner, handle = params["profile_id"], params["handle"].lower()
+    found = [s.with_owner(owner, handle) for s in stories]
+    seen = {s.shortcode for s in found}
+    stubs = [
+        InstagramPost(story_id, story_id, owner, handle, "story")
+        for story_id in dict.fromkeys(params.get("story_ids") or [])
+        if story_id not in seen
+    ]
+    return (*found, *stubs)
+
+
+async def refresh_story_posts_by_profile_id(
+    crawler: InstagramCrawler, params: dict[str, Any]
+) -> FlowOutcome:
+    fetched = await crawler.listing("story_posts", params["profile_id"], MAX_STORIES)
+    posts = stories_with_stubs(fetched.value, params)
+    return FlowOutcome(fetched.provider, {POSTS: posts}, tuple(fetched.raw))
+
+
 PROFILE_FLOWS = ("refresh_profile_by_handle", "refresh_profile_basic", "refresh_profile_custom")
 
 #: The inline refresh of the API (beat/intake/refresh.py) runs this one directly.
@@ -156,6 +184,7 @@ HANDLERS: dict[str, FlowHandler] = {
     "refresh_post_by_shortcode": refresh_post_by_shortcode,
     "refresh_tagged_posts_by_profile_id": refresh_tagged_posts_by_profile_id,
     "refresh_profile_by_profile_id": refresh_profile_by_profile_id,
+    "refresh_story_posts_by_profile_id": refresh_story_posts_by_profile_id,
     **instagram_insights.HANDLERS,
 }
 
@@ -197,6 +226,10 @@ def reparse_instagram(record: dict[str, Any]) -> FlowOutcome:
     if record.get("flow") == "refresh_profile_by_profile_id":
         profile = PROVIDERS[record["provider"]].parse_profile_by_id(raw[0])
         return FlowOutcome(record["provider"], {PROFILES: (profile,)}, raw)
+    if record.get("flow") == "refresh_story_posts_by_profile_id":
+        found = assemble_listing(PROVIDERS[record["provider"]], "story_posts", raw, MAX_STORIES)
+        posts = stories_with_stubs(found, record["params"])
+        return FlowOutcome(record["provider"], {POSTS: posts}, raw)
     if record.get("flow") == "refresh_tagged_posts_by_profile_id":
         cap = record["params"]["max_posts"]
         posts = assemble_listing(PROVIDERS[record["provider"]], "tagged", raw, cap)

@@ -8,6 +8,8 @@ The credential secret IS the headers dict: ``{"x-rapidapi-key": ..., "x-rapidapi
 * post:    ``GET {base}/ig/post_info/?shortcode=s`` -> ``{"data": {"shortcode_media": {...}}}``
 * tagged:  ``GET {base}/ig/tagged/?id_user=pk&end_cursor=c`` -> web GraphQL
   ``{"data": {"user": {"edge_user_to_photos_of_you": {count, page_info, edges}}}}``
+* stories: ``GET {base}/ig/stories/?id_user=pk`` -> ``{"reel": {"items": [...mobile items...]}}``
+  (``reel`` null when the account has no current story)
 * reels:   ``GET {base}/ig/reels/?id_user=pk&max_id=c`` -> Instagram's clips answer,
   ``{"items": [{"media": {...mobile item...}}], "paging_info": {"max_id", "more_available"}}``
 
@@ -18,6 +20,7 @@ Errors follow the shared RapidAPI mapping (``rapidapi.rapidapi_error``); a bare
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any, ClassVar
 
 from providers.errors import MalformedResponse, ProviderError, TargetNotFound
@@ -28,6 +31,7 @@ from providers.instagram.base import (
     FETCH_PROFILE,
     FETCH_PROFILE_BY_ID,
     FETCH_REELS,
+    FETCH_STORIES,
     FETCH_TAGGED,
     ListingParse,
     PostsParse,
@@ -64,7 +68,15 @@ class ArrayBobo(RapidApiProvider):
     name: ClassVar[str] = "arraybobo"
     host: ClassVar[str] = RAPIDAPI_HOST
     supports: ClassVar[frozenset[str]] = frozenset(
-        {FETCH_PROFILE, FETCH_PROFILE_BY_ID, FETCH_POSTS, FETCH_POST, FETCH_REELS, FETCH_TAGGED}
+        {
+            FETCH_PROFILE,
+            FETCH_PROFILE_BY_ID,
+            FETCH_POSTS,
+            FETCH_POST,
+            FETCH_REELS,
+            FETCH_TAGGED,
+            FETCH_STORIES,
+        }
     )
     profile_includes_posts: ClassVar[bool] = False
 
@@ -78,6 +90,7 @@ class ArrayBobo(RapidApiProvider):
     listing_endpoints: ClassVar[Mapping[str, Endpoint]] = {
         FETCH_REELS: Endpoint("ig/reels/", "id_user", cursor="max_id"),
         FETCH_TAGGED: Endpoint("ig/tagged/", "id_user", cursor="end_cursor"),
+        FETCH_STORIES: Endpoint("ig/stories/", "id_user"),
     }
 
     # -- parsers ------------------------------------------------------------------------------
@@ -112,6 +125,8 @@ class ArrayBobo(RapidApiProvider):
             edge = "edge_user_to_photos_of_you"
             tagged = field_dict(expect_dict(user, "data.user"), edge, "data.user")
             return web_timeline(tagged, f"data.user.{edge}")
+        if listing == FETCH_STORIES:
+            return self._stories(raw), None
         if listing != FETCH_REELS:
             return super()._parse_listing(listing, raw)
         payload = self._payload(raw)
@@ -126,6 +141,20 @@ class ArrayBobo(RapidApiProvider):
         more = opt_bool(paging, "more_available", "paging_info")
         cursor = opt_str(paging, "max_id", "paging_info") if more else None
         return reels, cursor or None
+
+    def _stories(self, raw: RawResponse) -> list[InstagramPost]:
+        """Instagram's ``feed/user/{pk}/story`` answer: ``reel`` (null without stories) with
+        mobile ``items``. A story is keyed by its id, as Graph's story permalinks end in it."""
+        reel = self._payload(raw).get("reel")
+        if reel is None:
+            return []
+        reel = expect_dict(reel, "reel")
+        stories = []
+        for i, item in enumerate(opt_list(reel, "items", "reel")):
+            post = mobile_post(expect_dict(item, f"reel.items[{i}]"), f"reel.items[{i}]")
+            story_id = (post.post_id or "").split("_", 1)[0] or post.shortcode
+            stories.append(replace(post, shortcode=story_id, post_id=story_id, post_type="story"))
+        return stories
 
     def _parse_post(self, raw: RawResponse) -> InstagramPost:
         payload = self._payload(raw)

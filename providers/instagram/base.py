@@ -56,6 +56,7 @@ __all__ = [
     "FETCH_PROFILE",
     "FETCH_PROFILE_BY_ID",
     "FETCH_REELS",
+    "FETCH_STORIES",
     "FETCH_TAGGED",
     "KIND_FOLLOWERS_PAGE",
     "KIND_PROFILE_BY_ID",
@@ -80,11 +81,14 @@ FETCH_REELS = "reels"
 FETCH_TAGGED = "tagged"
 #: Graph insights with the creator's own token.
 FETCH_INSIGHTS = "insights"
+#: An account's current stories (a listing keyed by its profile id).
+FETCH_STORIES = "story_posts"
 #: A profile by its numeric id (pk) rather than its handle.
 FETCH_PROFILE_BY_ID = "profile_by_id"
 #: Paged listings about one target (a profile id, or a shortcode for likes and comments).
 LISTINGS = (
     FETCH_FOLLOWERS, FETCH_FOLLOWING, FETCH_LIKES, FETCH_COMMENTS, FETCH_REELS, FETCH_TAGGED,
+    FETCH_STORIES,
 )  # fmt: skip
 
 #: ``RawResponse.kind`` of a followers page (the other kinds live in ``providers.http``).

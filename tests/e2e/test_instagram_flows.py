@@ -96,3 +96,46 @@ def test_profile_by_profile_id_end_to_end(stack: Stack) -> None:
     assert providers == ["jotucker", "arraybobo"]
     assert (account["profile_id"], account["handle"]) == (pk, "byid.one")
     assert account["followers"] is not None
+
+
+def test_story_posts_by_profile_id_end_to_end(stack: Stack) -> None:
+    """Current stories through the story_posts chain (arraybobo), keyed by their id, plus a
+    stub post for an asked story the provider no longer shows."""
+    defs = build_definitions(load_settings())
+    handles = [f"stories.{i}" for i in range(8)]
+    stack.submit("refresh_profile_basic", [{"profile_id": "1", "handle": h} for h in handles])
+    with dg.DagsterInstance.get() as instance:
+        drive_until_drained(defs, instance, stack.queue, [PROFILES])
+        with stack.engine.connect() as conn:
+            accounts = conn.execute(
+                select(instagram_account.c.profile_id, instagram_account.c.handle)
+            ).all()
+        # The sandbox shows (last digit of the pk) % 4 stories of a public account.
+        pk, handle = max(accounts, key=lambda a: int(a.profile_id[-1]) % 4)
+        expected = int(pk[-1]) % 4
+        assert expected > 0
+        stack.submit(
+            "refresh_story_posts_by_profile_id",
+            [{"profile_id": pk, "handle": handle, "story_ids": ["999000111"],
+              "profile_er": 1.5}],
+        )  # fmt: skip
+        drive_until_drained(defs, instance, stack.queue, [PROFILES])
+    assert stack.statuses() == {"COMPLETE": 9}
+    with stack.engine.connect() as conn:
+        stories = (
+            conn.execute(select(instagram_post).where(instagram_post.c.post_type == "story"))
+            .mappings()
+            .all()
+        )
+        provider = conn.execute(
+            select(scrape_request_log.c.provider).where(
+                scrape_request_log.c.flow == "refresh_story_posts_by_profile_id"
+            )
+        ).scalar_one()
+    assert provider == "arraybobo"
+    assert len(stories) == expected + 1
+    assert {(s["profile_id"], s["handle"]) for s in stories} == {(pk, handle)}
+    assert all(s["shortcode"] == s["post_id"] for s in stories)  # keyed by the story id
+    stub = next(s for s in stories if s["shortcode"] == "999000111")
+    assert stub["display_url"] is None
+    assert all(s["display_url"] for s in stories if s is not stub)

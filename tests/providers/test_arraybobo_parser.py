@@ -34,7 +34,7 @@ CRED = Credential(
 def test_registry_entry() -> None:
     assert isinstance(PROVIDERS["arraybobo"], ArrayBobo)
     assert BOBO.supports == frozenset(
-        {"profile", "profile_by_id", "posts", "post", "reels", "tagged"}
+        {"profile", "profile_by_id", "posts", "post", "reels", "tagged", "story_posts"}
     )
     assert not BOBO.profile_includes_posts
 
@@ -290,3 +290,22 @@ def test_tagged_page(recorded: Recorded) -> None:
     )  # fmt: skip
     assert image.caption == "Saturday market with @mapleandrye" and image.likes == 310
     assert (video.post_type, video.views, video.comments) == ("reels", 12044, 19)
+
+
+def test_stories_are_keyed_by_their_id(recorded: Recorded) -> None:
+    stories, cursor = BOBO.parse_listing("story_posts", recorded("arraybobo/stories.json"))
+    assert cursor is None
+    assert [(s.shortcode, s.post_id, s.post_type) for s in stories] == [
+        ("3516000000000000001", "3516000000000000001", "story"),
+        ("3516000000000000002", "3516000000000000002", "story"),
+    ]
+    assert stories[0].profile_id == "25025320" and stories[0].handle == "instagram"
+    assert stories[0].display_url and stories[1].content_type
+
+
+def test_no_current_story() -> None:
+    raw = RawResponse.build(
+        provider="arraybobo", kind="story_posts_page", status=200,
+        body=b'{"reel": null, "status": "ok"}', headers={}, url="https://x/ig/stories/",
+    )  # fmt: skip
+    assert BOBO.parse_listing("story_posts", raw) == ([], None)

@@ -1,0 +1,35 @@
+"""Current stories of a sandbox account, as Instagram's mobile ``feed/user/{pk}/story`` answers
+(``{"reel": {"id", "user", "items": [...]}}``, ``reel`` null without stories): a public
+account has 0 to 3 stories, derived from its newest posts, each with its own numeric id."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sandbox import instagram_rapid
+from sandbox.data import ProfileFacts
+
+
+def story_ids(facts: ProfileFacts) -> list[str]:
+    """The ids of the account's current stories (tests recompute them)."""
+    count = 0 if facts.is_private else int(facts.pk[-1]) % 4
+    posts = [p for p in facts.posts if p.kind != "carousel"][:count]
+    return [f"{p.post_id}{i}7" for i, p in enumerate(posts)]
+
+
+def story_reel(facts: ProfileFacts, reference: int) -> dict[str, Any]:
+    ids = story_ids(facts)
+    if not ids:
+        return {"reel": None, "status": "ok"}
+    posts = [p for p in facts.posts if p.kind != "carousel"][: len(ids)]
+    items = []
+    for i, (story_id, post) in enumerate(zip(ids, posts, strict=True)):
+        item = instagram_rapid._mobile_item(facts, post)
+        item.update({
+            "pk": story_id, "id": f"{story_id}_{facts.pk}", "code": f"S{story_id}",
+            "product_type": "story", "taken_at": reference - 3600 * (i + 1),
+            "caption": None, "like_count": None, "comment_count": None,
+        })  # fmt: skip
+        items.append(item)
+    user = instagram_rapid._short_user(facts)
+    return {"reel": {"id": facts.pk, "user": user, "items": items}, "status": "ok"}
