@@ -35,6 +35,7 @@ from providers.instagram.base import (
     FETCH_COMMENTS,
     FETCH_FOLLOWERS,
     FETCH_FOLLOWING,
+    FETCH_HASHTAG,
     FETCH_INSIGHTS,
     FETCH_LIKES,
     FETCH_POST,
@@ -50,6 +51,7 @@ from providers.instagram.base import (
     InstagramProvider,
     listing_kind,
     normalize_handle,
+    normalize_hashtag,
     normalize_shortcode,
 )
 from providers.instagram.graph_insights import PostInsights, ProfileInsights
@@ -112,6 +114,7 @@ FETCH_TYPES: dict[str, frozenset[str]] = {
     "reels": frozenset({FETCH_REELS}),
     "tagged": frozenset({FETCH_TAGGED}),
     "story_posts": frozenset({FETCH_STORIES}),
+    "hashtag": frozenset({FETCH_HASHTAG}),
     "profile_by_id": frozenset({FETCH_PROFILE_BY_ID}),
     "post_insights": frozenset({FETCH_INSIGHTS}),
     "profile_insights": frozenset({FETCH_INSIGHTS}),
@@ -355,7 +358,9 @@ class InstagramCrawler(Crawler):
             raise BadInput(f"unknown listing {listing!r}")
         by_post = listing in (FETCH_LIKES, FETCH_COMMENTS)
         target = normalize_shortcode(target) if by_post else target
-        if not by_post and not target.isdigit():
+        if listing == FETCH_HASHTAG:
+            target = normalize_hashtag(target)
+        elif not by_post and not target.isdigit():
             raise BadInput(f"invalid Instagram profile id {target[:40]!r}")
         kind = listing_kind(listing)
 

@@ -963,11 +963,16 @@ def register(app: web.Application, state: SandboxState) -> None:
     _register_credentials(state)
     if PK_INDEX not in app:
         app[PK_INDEX] = data.LRU(65536)
+    from sandbox.hashtags import jotucker_hashtag  # it builds on this module
     from sandbox.instagram_listings import JOTUCKER_ROUTES  # it builds on this module
 
     for name, routes in {
         **_GET_ROUTES,
-        "jotucker": [*_GET_ROUTES["jotucker"], *JOTUCKER_ROUTES],
+        "jotucker": [
+            *_GET_ROUTES["jotucker"],
+            *JOTUCKER_ROUTES,
+            ("hash_tag_medias", "hashtag_page", jotucker_hashtag),
+        ],
     }.items():
         for path, kind, answer in routes:
             app.router.add_get(f"/{name}/{path}", _get_route(name, kind, answer))

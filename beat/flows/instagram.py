@@ -104,6 +104,11 @@ class StoryInsightsParams(FlowParams):
     handle: Handle
 
 
+class HashtagPostsParams(FlowParams):
+    hashtag: str = Field(pattern=r"^#?\w{1,100}$", description="Hashtag, with or without #")
+    max_posts: int = Field(default=100, ge=1, le=1000, description="At most this many posts")
+
+
 FAMILIES = (
     Family(
         name="instagram",
@@ -234,5 +239,14 @@ FLOWS = (
         params_model=HandleParams,
         description="A creator's audience (followers, reached, engaged) by country, city, "
         "gender and age, with its own Graph token.",
+    ),
+    Flow(
+        name="fetch_hashtag_posts",
+        platform="INSTAGRAM",
+        family="instagram_activity",
+        fetch_type="hashtag",
+        params_model=HashtagPostsParams,
+        description="Recent posts of a hashtag (at most max_posts), paged on one provider; "
+        "the posts in instagram_post, linked to the hashtag in instagram_hashtag_post.",
     ),
 )

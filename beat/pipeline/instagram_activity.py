@@ -15,14 +15,22 @@ from sqlalchemy import Connection
 
 from beat.pipeline.family import FamilyPipeline, FlowHandler, FlowOutcome, WriteContext
 from beat.pipeline.instagram import observed_at
-from beat.store.instagram_activity import upsert_activities, upsert_relationships
+from beat.store.instagram import upsert_instagram
+from beat.store.instagram_activity import (
+    upsert_activities,
+    upsert_hashtag_posts,
+    upsert_relationships,
+)
 from providers.crawler import InstagramCrawler, assemble_listing
 from providers.http import RawResponse
 from providers.instagram import PROVIDERS
+from providers.instagram.base import normalize_hashtag
 from providers.model import InstagramComment, InstagramFollower, PostActivity, ProfileRelationship
 
 RELATIONSHIPS = "relationships"
 ACTIVITIES = "activities"
+#: (hashtag, post) pairs of a hashtag listing; the posts go to instagram_post.
+HASHTAG_POSTS = "hashtag_posts"
 
 
 @dataclass(frozen=True)
@@ -45,6 +53,7 @@ LISTINGS: dict[str, Listing] = {
     "fetch_profile_following": Listing("following", "profile_id", 200),
     "fetch_post_likes": Listing("likes", "shortcode", 2000, "max_likes"),
     "fetch_post_comments": Listing("comments", "shortcode", 1000, "max_comments"),
+    "fetch_hashtag_posts": Listing("hashtag", "hashtag", 1000, "max_posts"),
 }
 
 
@@ -56,6 +65,9 @@ def _rows(listing: str, target: str, items: Sequence[Any]) -> dict[str, tuple[An
     if listing == "following":  # the target FOLLOWS each listed account
         subject = InstagramFollower(profile_id=target, handle="")
         return {RELATIONSHIPS: tuple(ProfileRelationship(subject, f) for f in items)}
+    if listing == "hashtag":
+        tag = normalize_hashtag(target)
+        return {HASHTAG_POSTS: tuple((tag, post) for post in items)}
     if listing == "likes":
         return {ACTIVITIES: tuple(PostActivity("LIKE", target, liker) for liker in items)}
     comments: Sequence[InstagramComment] = items
@@ -86,6 +98,14 @@ def write_activity(conn: Connection, outcomes: Sequence[FlowOutcome], ctx: Write
         activities += [(a, outcome.provider, seen) for a in outcome.of(ACTIVITIES)]
     upsert_relationships(conn, relationships, rebuild=ctx.rebuild)
     upsert_activities(conn, activities, rebuild=ctx.rebuild)
+    tagged = [
+        (t, p, o.provider, observed_at(o.raw)) for o in outcomes for t, p in o.of(HASHTAG_POSTS)
+    ]
+    if tagged:
+        # The posts are posts like any other (instagram_post, post_log events unless rebuilding).
+        posts = [(post, provider, seen) for _, post, provider, seen in tagged]
+        upsert_instagram(conn, [], posts, rebuild=ctx.rebuild)
+        upsert_hashtag_posts(conn, [(t, p.shortcode, pr, s) for t, p, pr, s in tagged])
 
 
 def reparse_activity(record: dict[str, Any]) -> FlowOutcome:
@@ -99,13 +119,13 @@ def reparse_activity(record: dict[str, Any]) -> FlowOutcome:
 
 
 def _target_of(params: dict[str, Any]) -> str | None:
-    value = params.get("profile_id", params.get("shortcode"))
+    value = params.get("profile_id", params.get("shortcode", params.get("hashtag")))
     return value if isinstance(value, str) else None
 
 
 PIPELINE = FamilyPipeline(
     family="instagram_activity",
-    kinds=(RELATIONSHIPS, ACTIVITIES),
+    kinds=(RELATIONSHIPS, ACTIVITIES, HASHTAG_POSTS),
     handlers=HANDLERS,
     write=write_activity,
     reparse=reparse_activity,

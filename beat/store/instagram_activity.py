@@ -19,6 +19,7 @@ from beat.events import formats
 from beat.store.db import dialect_insert
 from beat.store.instagram import data_event
 from beat.store.models_instagram import post_activity_log, profile_relationship_log
+from beat.store.models_instagram_hashtags import instagram_hashtag_post
 from beat.store.outbox import OutboxEvent, write_events
 from providers.model import PostActivity, ProfileRelationship, flatten
 
@@ -167,3 +168,19 @@ def upsert_activities(
         _sightings(conn, post_activity_log, _ACTIVITY, _ACTIVITY_DESCRIPTION, list(rows.values()))
     if not rebuild:
         write_events(conn, [activity_event(a, p, s) for a, p, s in activities])
+
+
+def upsert_hashtag_posts(
+    conn: Connection, sightings: Sequence[tuple[str, str, str, datetime]]
+) -> None:
+    """Record (hashtag, shortcode, provider, observed_at) sightings; no events (the posts'
+    own rows and post_log events say what they are)."""
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for hashtag, shortcode, provider, seen in sorted(sightings, key=lambda s: s[3]):
+        rows[(hashtag, shortcode)] = {
+            "hashtag": hashtag, "shortcode": shortcode, "provider": provider,
+            "first_observed_at": seen, "last_observed_at": seen,
+        }  # fmt: skip
+    if rows:
+        key = ("hashtag", "shortcode")
+        _sightings(conn, instagram_hashtag_post, key, ("provider",), list(rows.values()))

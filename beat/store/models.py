@@ -315,6 +315,7 @@ beat_control = Table(
 from beat.store import (  # noqa: E402, F401
     models_history,
     models_instagram,
+    models_instagram_hashtags,
     models_instagram_insights,
     models_ops,
     models_shopify,

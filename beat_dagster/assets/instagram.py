@@ -78,6 +78,16 @@ instagram_activity_batch, instagram_activity_batch_job = build_batch_assets(
             kinds={"sql"},
             deps=[POSTS_ASSET],
         ),
+        instagram_activity.HASHTAG_POSTS: dg.AssetSpec(
+            "instagram_hashtag_posts",
+            description=(
+                "Posts seen under hashtags (table instagram_hashtag_post; the posts themselves "
+                "in instagram_post)."
+            ),
+            group_name="instagram",
+            kinds={"sql"},
+            deps=[POSTS_ASSET],
+        ),
     },
     _crawler,
 )

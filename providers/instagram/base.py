@@ -49,6 +49,7 @@ __all__ = [
     "FETCH_COMMENTS",
     "FETCH_FOLLOWERS",
     "FETCH_FOLLOWING",
+    "FETCH_HASHTAG",
     "FETCH_INSIGHTS",
     "FETCH_LIKES",
     "FETCH_POST",
@@ -67,6 +68,7 @@ __all__ = [
     "ProfileParse",
     "listing_kind",
     "normalize_handle",
+    "normalize_hashtag",
     "normalize_shortcode",
 ]
 
@@ -83,12 +85,14 @@ FETCH_TAGGED = "tagged"
 FETCH_INSIGHTS = "insights"
 #: An account's current stories (a listing keyed by its profile id).
 FETCH_STORIES = "story_posts"
+#: Recent posts of a hashtag (a listing keyed by the hashtag).
+FETCH_HASHTAG = "hashtag"
 #: A profile by its numeric id (pk) rather than its handle.
 FETCH_PROFILE_BY_ID = "profile_by_id"
 #: Paged listings about one target (a profile id, or a shortcode for likes and comments).
 LISTINGS = (
     FETCH_FOLLOWERS, FETCH_FOLLOWING, FETCH_LIKES, FETCH_COMMENTS, FETCH_REELS, FETCH_TAGGED,
-    FETCH_STORIES,
+    FETCH_STORIES, FETCH_HASHTAG,
 )  # fmt: skip
 
 #: ``RawResponse.kind`` of a followers page (the other kinds live in ``providers.http``).
@@ -112,6 +116,19 @@ T = TypeVar("T")
 
 _HANDLE = re.compile(r"^[a-z0-9._]{1,30}$")
 _SHORTCODE = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+
+
+_HASHTAG = re.compile(r"^\w{1,100}$")
+
+
+def normalize_hashtag(hashtag: str) -> str:
+    """Lower-case, without a leading ``#``; letters, digits and ``_`` in any script."""
+    if not isinstance(hashtag, str):
+        raise BadInput("hashtag must be a string")
+    value = hashtag.strip().lstrip("#").lower()
+    if not _HASHTAG.match(value):
+        raise BadInput(f"invalid hashtag {value[:40]!r}")
+    return value
 
 
 def normalize_handle(handle: str) -> str:

@@ -13,6 +13,9 @@ The credential secret IS the headers dict: ``{"x-rapidapi-key": ..., "x-rapidapi
 * post:      ``GET {base}/media_info?short_code=s`` ->
   ``{"data": {"xdt_shortcode_media": {...}}, "status": "ok"}`` (older answers say
   ``shortcode_media``; ``null`` when the post is gone)
+* hashtag:   ``GET {base}/hash_tag_medias?hash_tag=t&end_cursor=c`` -> Instagram's web tag page
+  ``{"data": {"hashtag": {"name", "edge_hashtag_to_media": {count, page_info, edges}}}}``
+  (the ``graphql.hashtag`` connection instaloader's Hashtag reads); nodes as in a timeline
 * followers: ``GET {base}/followers?user_id=pk&batch_size=50&end_cursor=c`` ->
   ``{"data": {"user": {"edge_followed_by": {"count", "page_info", "edges": [{"node": ...}]}}}}``
 * following: ``GET {base}/followings?user_id=pk&batch_size=50&end_cursor=c`` -> the same with
@@ -40,6 +43,7 @@ from providers.instagram.base import (
     FETCH_COMMENTS,
     FETCH_FOLLOWERS,
     FETCH_FOLLOWING,
+    FETCH_HASHTAG,
     FETCH_LIKES,
     FETCH_POST,
     FETCH_POSTS,
@@ -77,7 +81,7 @@ class JoTucker(RapidApiProvider):
     host: ClassVar[str] = RAPIDAPI_HOST
     supports: ClassVar[frozenset[str]] = frozenset(
         {FETCH_PROFILE, FETCH_PROFILE_BY_ID, FETCH_POSTS, FETCH_POST, FETCH_FOLLOWERS,
-         FETCH_FOLLOWING, FETCH_LIKES, FETCH_COMMENTS}
+         FETCH_FOLLOWING, FETCH_LIKES, FETCH_COMMENTS, FETCH_HASHTAG}
     )  # fmt: skip
     # The web profile carries the first 12 posts and the cursor of the next page.
     profile_includes_posts: ClassVar[bool] = True
@@ -103,6 +107,7 @@ class JoTucker(RapidApiProvider):
             fixed={"batch_size": str(FOLLOWERS_BATCH)},
         ),
         FETCH_COMMENTS: Endpoint("media_comments", "short_code", cursor="end_cursor"),
+        FETCH_HASHTAG: Endpoint("hash_tag_medias", "hash_tag", cursor="end_cursor"),
     }  # fmt: skip
 
     # -- parsers ------------------------------------------------------------------------------
@@ -142,6 +147,13 @@ class JoTucker(RapidApiProvider):
         if listing == FETCH_FOLLOWING:
             follow = field_dict(self._user(raw), "edge_follow", "data.user")
             return web_followers(follow, "data.user.edge_follow")
+        if listing == FETCH_HASHTAG:
+            tag = self._data(raw).get("hashtag")
+            if tag is None:
+                raise TargetNotFound("hashtag not found")
+            at = "data.hashtag"
+            tagged = field_dict(expect_dict(tag, at), "edge_hashtag_to_media", at)
+            return web_timeline(tagged, f"{at}.edge_hashtag_to_media")
         media = self._data(raw).get("shortcode_media")
         if media is None:
             raise TargetNotFound("post not found")

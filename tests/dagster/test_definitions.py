@@ -22,6 +22,7 @@ def test_code_location_loads_with_expected_keys(tmp_path: Path, monkeypatch) -> 
     assert sorted(key.to_user_string() for key in repo.asset_graph.get_all_asset_keys()) == [
         "creator_growth",
         "creator_snapshot",
+        "instagram_hashtag_posts",
         "instagram_post_activity",
         "instagram_post_insights",
         "instagram_posts",

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -79,6 +80,7 @@ def rapid_cred(provider: str, key: str = "rk-secret-000123") -> Credential:
             {
                 "profile",
                 "profile_by_id",
+                "hashtag",
                 "posts",
                 "post",
                 "followers",
@@ -794,3 +796,14 @@ def test_jotucker_listing_requests() -> None:
         "https://r/media_comments",
         {"short_code": "C8aBcDeFgHi"},
     )
+
+
+def test_jotucker_hashtag_page(recorded: Callable[[str], RawResponse]) -> None:
+    posts, cursor = PROVIDERS["jotucker"].parse_listing(
+        "hashtag", recorded("jotucker/hashtag_page.json")
+    )
+    assert cursor == "QVFEa2xYeWx3"
+    assert [(p.shortcode, p.profile_id, p.likes) for p in posts] == [
+        ("DDhashAAA01", "4860001", 120),
+        ("DDhashAAA02", "4860002", 41),
+    ]

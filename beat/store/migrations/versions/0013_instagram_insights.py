@@ -1,4 +1,5 @@
-"""Instagram insights: post lifetime metrics and creator audience demographics.
+"""Instagram insights (post lifetime metrics, creator audience demographics) and the
+hashtag-post link.
 
 Revision ID: 0013_instagram_insights
 Revises: 0011_operations
@@ -72,8 +73,23 @@ def upgrade() -> None:
         "ix_instagram_profile_insights_handle", "instagram_profile_insights", ["handle"]
     )
 
+    op.create_table(
+        "instagram_hashtag_post",
+        sa.Column("id", _id, primary_key=True, autoincrement=True),
+        sa.Column("hashtag", sa.String(), nullable=False),
+        sa.Column("shortcode", sa.String(), nullable=False),
+        sa.Column("provider", sa.String()),
+        sa.Column("first_observed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_observed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name="pk_instagram_hashtag_post"),
+        sa.UniqueConstraint("hashtag", "shortcode", name="uq_instagram_hashtag_post_pair"),
+    )
+    op.create_index("ix_instagram_hashtag_post_shortcode", "instagram_hashtag_post", ["shortcode"])
+
 
 def downgrade() -> None:
+    op.drop_index("ix_instagram_hashtag_post_shortcode", "instagram_hashtag_post")
+    op.drop_table("instagram_hashtag_post")
     op.drop_index("ix_instagram_profile_insights_handle", "instagram_profile_insights")
     op.drop_table("instagram_profile_insights")
     op.drop_table("instagram_post_insights")
