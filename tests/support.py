@@ -6,6 +6,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import psycopg
 
@@ -26,3 +27,15 @@ def scratch_postgres(prefix: str = "beat_test") -> Iterator[str]:
     finally:
         with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def batch_figures(instance: Any, run_id: str) -> dict[str, Any]:
+    """A batch run's own figures: the metadata of its `batch_failure_rate` check evaluation
+    (a partition's materialization carries the day's totals instead)."""
+    from dagster import DagsterEventType
+
+    for record in instance.all_logs(run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION):
+        evaluation = record.dagster_event.event_specific_data
+        if evaluation.check_name == "batch_failure_rate":
+            return {k: getattr(v, "value", v) for k, v in evaluation.metadata.items()}
+    raise AssertionError(f"run {run_id} has no batch_failure_rate evaluation")

@@ -21,6 +21,7 @@ from beat.store.models import scrape_request_log
 from beat_dagster.tags import BATCH_ID_TAG
 from tests.e2e.conftest import TOKEN, Stack
 from tests.ops.processes import free_port, port_open, started, wait_until
+from tests.support import batch_figures
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -73,10 +74,8 @@ def test_sigterm_run_finishes_in_flight_and_hands_back_the_rest(stack: Stack) ->
         [record] = instance.get_run_records()
         assert record.dagster_run.status == dg.DagsterRunStatus.SUCCESS
         assert record.dagster_run.tags[BATCH_ID_TAG]
-        event = instance.get_latest_materialization_event(dg.AssetKey("instagram_profiles"))
-        assert event is not None and event.asset_materialization is not None
-        metadata = event.asset_materialization.metadata
-        assert metadata["handed_back_on_stop"].value == statuses["PENDING"]
+        figures = batch_figures(instance, record.dagster_run.run_id)
+        assert figures["handed_back_on_stop"] == statuses["PENDING"]
 
 
 def test_sigterm_api_finishes_in_flight_requests_and_refuses_new_ones(
