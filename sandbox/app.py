@@ -31,6 +31,7 @@ from aiohttp import web
 from sandbox import cdn as _cdn
 from sandbox import data
 from sandbox import instagram_rapid as _instagram_rapid
+from sandbox import openai as _openai
 from sandbox import shopify as _shopify
 from sandbox import youtube as _youtube
 from sandbox.gate import STATE_KEY
@@ -47,7 +48,7 @@ from sandbox.state import (
 )
 
 #: Provider emulations living in their own modules (each mounts itself at ``/{name}``).
-PROVIDER_MODULES = (_instagram_rapid, _youtube, _shopify)
+PROVIDER_MODULES = (_instagram_rapid, _youtube, _shopify, _openai)
 
 __all__ = ["STATE_KEY", "RunningSandbox", "build_app", "main", "serve", "start_sandbox"]
 
