@@ -7,6 +7,7 @@ import dagster as dg
 from beat.config import Settings, load_settings
 from beat.flows import FAMILIES
 from beat.limits import fetches_within, load_specs
+from beat_dagster.assets.gpt import gpt_batch, gpt_batch_job
 from beat_dagster.assets.instagram import instagram_batch, instagram_batch_job
 from beat_dagster.assets.media import media, media_batch_job
 from beat_dagster.assets.providers import (
@@ -23,12 +24,14 @@ from beat_dagster.resources import (
     RateLimiterResource,
 )
 from beat_dagster.sensors.batches import build_batch_sensor, build_release_sensor
+from beat_dagster.sensors.gpt import gpt_enrichment_sensor
 from beat_dagster.sensors.outbox import outbox_relay_sensor
 
 #: Each family's batch assets and job, by family name (beat/flows/ declares the families).
 BATCH_FAMILIES = {
     "instagram": (instagram_batch, instagram_batch_job),
     "media": (media, media_batch_job),
+    "gpt": (gpt_batch, gpt_batch_job),
 }
 
 
@@ -58,6 +61,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             *batch_sensors,
             build_release_sensor(list(batch_jobs.values())),
             outbox_relay_sensor,
+            gpt_enrichment_sensor,
         ],
         resources={
             "database": DatabaseResource(

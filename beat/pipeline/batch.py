@@ -52,6 +52,8 @@ class BatchReport:
     failure_reasons: Counter[str] = field(default_factory=Counter)
     raw_objects: int = 0
     duration_seconds: float = 0.0
+    #: Per item kind, the family's own figures (``FamilyPipeline.tally``).
+    details: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def failure_rate(self) -> float:
@@ -166,9 +168,13 @@ class BatchRunner:
                 crawler = self.crawler_factory(session)
                 crawler.on_call = lambda call: self._calls.append(call)
                 gate = asyncio.Semaphore(self.concurrency)
-                await asyncio.gather(
-                    *(self._process(crawler, gate, claim, results) for claim in claims)
-                )
+                try:
+                    await asyncio.gather(
+                        *(self._process(crawler, gate, claim, results) for claim in claims)
+                    )
+                finally:
+                    if hasattr(crawler, "aclose"):  # a crawler with its own client (GPT)
+                        await crawler.aclose()
             await results.put(None)
             await writer
         except BaseException:
@@ -283,6 +289,8 @@ class BatchRunner:
             failed = self.queue.fail(failures, conn=conn)
             write_events(conn, trace_events(calls))
         self._count(report, kept, chunk, done.fenced_ids, failed)
+        if self.pipeline.tally is not None:
+            self.pipeline.tally(report.details, kept)
 
     @staticmethod
     def _raw_lines(successes: Sequence[Processed]) -> bytes:

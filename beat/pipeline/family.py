@@ -51,6 +51,8 @@ FlowHandler = Callable[[Any, dict[str, Any]], Awaitable[FlowOutcome]]
 FamilyWriter = Callable[[Connection, Sequence[FlowOutcome], WriteContext], None]
 #: A stored raw record (see `raw_record`) back into the outcome it produced, without network.
 Reparser = Callable[[dict[str, Any]], FlowOutcome]
+#: Adds a chunk's outcomes to the run's per-kind metadata (tokens, cost, ...), in place.
+Tally = Callable[[dict[str, dict[str, Any]], Sequence[FlowOutcome]], None]
 
 
 def _handle_of(params: dict[str, Any]) -> str | None:
@@ -68,3 +70,5 @@ class FamilyPipeline:
     reparse: Reparser
     #: The target the per-handle rate limit keys on, from a request's params.
     target_of: Callable[[dict[str, Any]], str | None] = _handle_of
+    #: Family-specific figures for each kind's materialization metadata, if any.
+    tally: Tally | None = None

@@ -29,6 +29,7 @@ from beat_dagster.resources import (
 from beat_dagster.tags import BATCH_ID_TAG, PLATFORM_TAG
 from providers.credentials import CredentialSource
 from providers.engine import BeforeRequest
+from providers.ratelimit import RateLimiter
 
 # A batch where more than this share of requests failed for good deserves a look.
 MAX_FAILURE_RATE = 0.2
@@ -37,6 +38,8 @@ MAX_FAILURE_RATE = 0.2
 CrawlerBuilder = Callable[
     [CrawlerResource, aiohttp.ClientSession, CredentialSource, BeforeRequest | None], Any
 ]
+#: (rate limiter resource, the run's limiter, database) -> what the builder gets as its hook.
+RunSupport = Callable[[RateLimiterResource, RateLimiter, DatabaseResource], Any]
 
 
 def build_batch_assets(
@@ -44,8 +47,13 @@ def build_batch_assets(
     pipeline: FamilyPipeline,
     specs: Mapping[str, dg.AssetSpec],
     build_crawler: CrawlerBuilder,
+    *,
+    run_support: RunSupport | None = None,
 ) -> tuple[dg.AssetsDefinition, Any]:
-    """The family's multi-asset (one asset per item kind) and its in-process batch job."""
+    """The family's multi-asset (one asset per item kind) and its in-process batch job.
+
+    ``run_support`` replaces the limiter hook handed to ``build_crawler`` for a crawler that
+    meters its calls itself (GPT: request and token limits, answered-input lookups)."""
     first = next(iter(specs.values())).key
 
     @dg.multi_asset(
@@ -81,7 +89,7 @@ def build_batch_assets(
         report = asyncio.run(
             _process_batch(
                 pipeline, build_crawler, context.run_id, batch_id, day,
-                database, objects, crawler, rate_limiter, media,
+                database, objects, crawler, rate_limiter, media, run_support,
             )
         )  # fmt: skip
         # Publish this batch's events now; whatever the broker refuses waits in the outbox for
@@ -93,7 +101,8 @@ def build_batch_assets(
         metadata = {**report.metadata(), "events_relayed": relayed}
         for kind, spec in specs.items():
             yield dg.MaterializeResult(
-                asset_key=spec.key, metadata={**metadata, "rows": report.rows[kind]}
+                asset_key=spec.key,
+                metadata={**metadata, **report.details.get(kind, {}), "rows": report.rows[kind]},
             )
         yield dg.AssetCheckResult(
             check_name="batch_failure_rate",
@@ -125,6 +134,7 @@ async def _process_batch(
     crawler: CrawlerResource,
     rate_limiter: RateLimiterResource,
     media: MediaResource,
+    run_support: RunSupport | None = None,
 ) -> BatchReport:
     queue = database.queue()
     # Adopting (rather than trusting the sensor's claim) lets a re-executed run pick up
@@ -132,7 +142,11 @@ async def _process_batch(
     claims = await asyncio.to_thread(queue.adopt_batch, batch_id, run_id)
     credentials = database.credential_pool()
     limiter = rate_limiter.limiter()  # opened in the loop that uses it
-    hook = rate_limiter.before_request(limiter)
+    hook = (
+        run_support(rate_limiter, limiter, database)
+        if run_support is not None
+        else rate_limiter.before_request(limiter)
+    )
     runner = BatchRunner(
         queue=queue,
         engine=database.engine(),
@@ -158,14 +172,21 @@ def _rebuild_days(
     """Upsert again what the stored raw responses of these days say, oldest day first."""
     store = objects.store()
     outcomes = []
+    details: dict[str, dict[str, Any]] = {}
     for day in sorted(days):
         day_outcomes = read_raw_day(store, pipeline, day)
         with database.engine().begin() as conn:
-            pipeline.write(conn, day_outcomes, WriteContext(rebuild=True))
+            # The queue lets a family ask again what the day's raw responses cannot answer
+            # (GPT rows of an older prompt version).
+            pipeline.write(conn, day_outcomes, WriteContext(queue=database.queue(), rebuild=True))
+        if pipeline.tally is not None:
+            pipeline.tally(details, day_outcomes)
         outcomes += day_outcomes
     meta = {"rebuilt_from_raw": True, "days": len(days), "requests": len(outcomes)}
     for kind, spec in specs.items():
         rows = sum(len(o.of(kind)) for o in outcomes)
-        yield dg.MaterializeResult(asset_key=spec.key, metadata={**meta, "rows": rows})
+        yield dg.MaterializeResult(
+            asset_key=spec.key, metadata={**meta, **details.get(kind, {}), "rows": rows}
+        )
     first = next(iter(specs.values())).key
     yield dg.AssetCheckResult(check_name="batch_failure_rate", asset_key=first, passed=True)

@@ -29,6 +29,7 @@ from providers.errors import (
     CredentialRejected,
     Deferred,
     NoProviderAvailable,
+    ProviderError,
     ProviderFault,
     ProviderUnavailable,
     RateLimited,
@@ -175,6 +176,9 @@ class GptCrawler:
         self.wait_seconds = wait_seconds
         self.limits = deployment_limits(deployment)
         self.on_call: Callable[[HttpCall], None] | None = None
+        #: (prompt, version, handle, input hash) -> answered before? Set per run (a database
+        #: lookup): an unchanged input is not asked again.
+        self.answered: Callable[[str, str, str, str], bool] | None = None
         self._client = self._build_client(http_client)
         self._per_key: dict[str, Any] = {}
 
@@ -313,7 +317,7 @@ class GptCrawler:
             self._per_key[cred.id] = client
         return client
 
-    async def _status_fault(self, cred: Credential, exc: openai.APIStatusError) -> ProviderFault:
+    async def _status_fault(self, cred: Credential, exc: openai.APIStatusError) -> ProviderError:
         name = self.deployment.name
         headers = {k.lower(): v for k, v in exc.response.headers.items()}
         message = scrub_text(_error_message(exc), cred.secret_values())
@@ -330,7 +334,7 @@ class GptCrawler:
             return CredentialRejected(message, provider=name, status=exc.status_code)
         await self.credentials.report(cred, Outcome.released())
         if exc.status_code in (400, 404, 422):
-            raise BadInput(message, provider=name, status=exc.status_code) from None
+            return BadInput(message, provider=name, status=exc.status_code)
         return ProviderUnavailable(message, provider=name, status=exc.status_code)
 
     # -- limits -------------------------------------------------------------------------------

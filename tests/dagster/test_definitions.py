@@ -20,6 +20,12 @@ def test_code_location_loads_with_expected_keys(tmp_path: Path, monkeypatch) -> 
     defs = build_definitions(load_settings())
     repo = defs.get_repository_def()
     assert sorted(key.to_user_string() for key in repo.asset_graph.get_all_asset_keys()) == [
+        "gpt_audience_age_gender",
+        "gpt_audience_cities",
+        "gpt_base_categ_lang_topics",
+        "gpt_base_gender",
+        "gpt_base_gender_location_lang",
+        "gpt_base_location",
         "instagram_posts",
         "instagram_profiles",
         "media",
@@ -30,6 +36,8 @@ def test_code_location_loads_with_expected_keys(tmp_path: Path, monkeypatch) -> 
         "media_batch_sensor",
         "release_failed_batches_sensor",
         "outbox_relay_sensor",
+        "gpt_batch_sensor",
+        "gpt_enrichment_sensor",
     }
     job = defs.resolve_job_def("instagram_batch_job")
     assert job.executor_def is dg.in_process_executor
