@@ -50,23 +50,29 @@ _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
 def openai_reset_seconds(headers: Mapping[str, str]) -> float | None:
-    """OpenAI's ``x-ratelimit-reset-requests`` / ``-tokens`` ("1s", "6m0s", "120ms") and
-    ``retry-after-ms``, on top of ``Retry-After`` and the common headers: the longest wait."""
-    waits = []
-    for name in ("x-ratelimit-reset-requests", "x-ratelimit-reset-tokens"):
-        seconds = _duration(headers.get(name, ""))
-        if seconds:
-            waits.append(seconds)
+    """How long a 429 asks us to wait. An explicit ``retry-after-ms`` / ``Retry-After`` wins;
+    else the reset (``x-ratelimit-reset-requests`` / ``-tokens``: "1s", "6m0s", "120ms") of
+    the budget that ran out (its ``remaining`` is 0); else the soonest reset given."""
     ms = headers.get("retry-after-ms")
     if ms:
         try:
-            waits.append(float(ms) / 1000.0)
+            return max(0.001, float(ms) / 1000.0)
         except ValueError:
             pass
-    common = cooling_seconds(headers)
-    if common:
-        waits.append(common)
-    return max(waits) if waits else None
+    explicit = cooling_seconds(headers)
+    if explicit:
+        return explicit
+    resets = {}
+    for budget in ("requests", "tokens"):
+        seconds = _duration(headers.get(f"x-ratelimit-reset-{budget}", ""))
+        if seconds:
+            resets[budget] = seconds
+    spent = [
+        resets[b] for b in resets if headers.get(f"x-ratelimit-remaining-{b}", "").strip() == "0"
+    ]
+    if spent:
+        return max(spent)
+    return min(resets.values()) if resets else None
 
 
 def _duration(text: str) -> float | None:
