@@ -52,7 +52,7 @@ KEYS = ("sk-sandbox-0001", "sk-sandbox-0002")
 EXPIRED_KEY = "sk-sandbox-revoked"
 #: Per key: 3000 requests a minute (beat's default sandbox deployment asks 5400 over two keys).
 QUOTA = Quota(limit=3000, window_seconds=60.0)
-USAGE_KEY = web.AppKey("sandbox_openai_usage", Counter)
+USAGE_KEY: web.AppKey[Counter[str]] = web.AppKey("sandbox_openai_usage", Counter)
 
 _FIELD = re.compile(r"^(Instagram handle|Name|Bio|Category):[ \t]*(.*)$", re.M)
 _CITIES = (
@@ -229,16 +229,21 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     usage["requests"] += 1
     usage["prompt_tokens"] += prompt_tokens
     usage["completion_tokens"] += completion_tokens
-    completion = {
-        "id": f"chatcmpl-sbx{hashlib.sha1(json.dumps(messages).encode()).hexdigest()[:20]}",
+    completion_id = f"chatcmpl-sbx{hashlib.sha1(json.dumps(messages).encode()).hexdigest()[:20]}"
+    completion: dict[str, Any] = {
+        "id": completion_id,
         "object": "chat.completion",
         "created": int(time.time()),
         "model": f"{model}-2024-07-18" if model == "gpt-4o-mini" else model,
         "choices": [
             {
                 "index": 0,
-                "message": {"role": "assistant", "content": content, "refusal": refusal,
-                            "annotations": []},  # fmt: skip
+                "message": {
+                    "role": "assistant",
+                    "content": content,
+                    "refusal": refusal,
+                    "annotations": [],
+                },
                 "logprobs": None,
                 "finish_reason": finish,
             }
@@ -248,15 +253,18 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
             "completion_tokens": completion_tokens,
             "total_tokens": prompt_tokens + completion_tokens,
             "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
-            "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0,
-                                          "accepted_prediction_tokens": 0,
-                                          "rejected_prediction_tokens": 0},  # fmt: skip
+            "completion_tokens_details": {
+                "reasoning_tokens": 0,
+                "audio_tokens": 0,
+                "accepted_prediction_tokens": 0,
+                "rejected_prediction_tokens": 0,
+            },
         },
         "service_tier": "default",
         "system_fingerprint": "fp_sandbox01",
     }
     return respond(request, g, json.dumps(completion).encode(),
-                   headers={"x-request-id": f"req_{completion['id'][-12:]}"})  # fmt: skip
+                   headers={"x-request-id": f"req_{completion_id[-12:]}"})  # fmt: skip
 
 
 async def usage_handler(request: web.Request) -> web.Response:
@@ -283,4 +291,3 @@ def register(app: web.Application, state: SandboxState) -> None:
     )
     app.router.add_get("/_sandbox/openai/usage", usage_handler)
     app.router.add_post("/_sandbox/openai/usage/reset", usage_reset)
-

@@ -293,5 +293,5 @@ beat_control = Table(
 )
 
 # Tables of other concerns, declared in modules of their own on the same metadata.
+from beat.store import models_gpt as _models_gpt  # noqa: E402, F401
 from beat.store import models_history  # noqa: E402, F401
-from beat.store import models_gpt  # noqa: E402, F401

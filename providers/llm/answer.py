@@ -130,8 +130,10 @@ def judge(
             return Verdict(previous.status, previous.answer, previous.missing, previous.reason)
         preview = (completion.content or "")[:80]
         return Verdict("malformed", reason=f"malformed: content is not a JSON object: {preview!r}")
-    answer = new if previous is None or not previous.answer else _merge(
-        previous.answer, new, previous.missing
+    answer = (
+        new
+        if previous is None or not previous.answer
+        else _merge(previous.answer, new, previous.missing)
     )
     return _check(answer, schema_validator, rules)
 

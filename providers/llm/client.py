@@ -12,6 +12,7 @@ produced), and handed back if the call was never sent.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import time
@@ -149,7 +150,8 @@ def replay(
     prompt_tokens = sum(c.prompt_tokens for c in completions)
     completion_tokens = sum(c.completion_tokens for c in completions)
     costs = [prices.cost(c.model, c.prompt_tokens, c.completion_tokens) for c in completions]
-    cost = None if any(c is None for c in costs) else sum(costs, Decimal(0))
+    priced = [c for c in costs if c is not None]
+    cost = sum(priced, Decimal(0)) if len(priced) == len(costs) else None
     return Asked(
         prompt,
         verdict,
@@ -304,7 +306,9 @@ class GptCrawler:
             if not isinstance(exc, openai.APITimeoutError):
                 await self._refund(grants)
             await self.credentials.report(cred, Outcome.released())
-            reason = "no answer in time" if isinstance(exc, openai.APITimeoutError) else "connection"
+            reason = (
+                "no answer in time" if isinstance(exc, openai.APITimeoutError) else "connection"
+            )
             error = scrub_text(f"{reason}: {exc}", cred.secret_values())
             raise ProviderUnavailable(error, provider=name) from None
         except ProviderFault as exc:  # a 200 whose body is not a chat completion
@@ -378,10 +382,8 @@ class GptCrawler:
         if self.limiter is None:
             return
         for grant in grants:
-            try:
+            with contextlib.suppress(LimiterUnavailable):  # else the grant lapses with time
                 await self.limiter.refund(grant)
-            except LimiterUnavailable:
-                pass  # the grant lapses with time
 
     def _trace(
         self, request: Mapping[str, Any], status: int | None, error: str | None, started: float

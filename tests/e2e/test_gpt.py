@@ -171,9 +171,15 @@ def test_new_prompt_version_backfill_reasks_only_older_rows(
         assert result.success
         assert usage(stack)["requests"] == asked_before
         with stack.engine.connect() as conn:
-            pending = conn.execute(
-                select(scrape_request_log.c.flow).where(scrape_request_log.c.status == "PENDING")
-            ).scalars().all()
+            pending = (
+                conn.execute(
+                    select(scrape_request_log.c.flow).where(
+                        scrape_request_log.c.status == "PENDING"
+                    )
+                )
+                .scalars()
+                .all()
+            )
         assert pending == ["refresh_instagram_gpt_data_base_gender"] * 3
 
         drive_until_drained(defs, instance, stack.queue, [GPT])

@@ -56,11 +56,17 @@ def upgrade() -> None:
         _when("updated_at", nullable=False, now=True),
         sa.PrimaryKeyConstraint("id", name="pk_gpt_attribute"),
         sa.UniqueConstraint(
-            "platform", "handle", "prompt", "prompt_version", "input_hash",
+            "platform",
+            "handle",
+            "prompt",
+            "prompt_version",
+            "input_hash",
             name="uq_gpt_attribute_platform",
-        ),  # fmt: skip
+        ),
     )
-    op.create_index("ix_gpt_attribute_prompt_version", "gpt_attribute", ["prompt", "prompt_version"])
+    op.create_index(
+        "ix_gpt_attribute_prompt_version", "gpt_attribute", ["prompt", "prompt_version"]
+    )
     op.create_index("ix_gpt_attribute_answered_at", "gpt_attribute", ["answered_at"])
 
 
