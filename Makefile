@@ -34,6 +34,7 @@ bench: $(STAMP) services
 	$(BIN)/python bench/relay_bench.py
 	$(BIN)/python bench/media_bench.py
 	$(BIN)/python bench/gpt_bench.py
+	$(BIN)/python bench/read_api_bench.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy

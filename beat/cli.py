@@ -159,7 +159,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_api(args: argparse.Namespace) -> int:
     from aiohttp import web
 
-    from beat.intake.api import build_api
+    from beat.intake.api import RedactingAccessLogger, build_api
     from beat.intake.refresh import InlineRefresher
 
     settings = load_settings()
@@ -169,7 +169,7 @@ def cmd_api(args: argparse.Namespace) -> int:
     queue = _queue()
     refresher = InlineRefresher.from_settings(queue.engine, settings)
     app = build_api(queue, token=settings.api_token, refresher=refresher)
-    web.run_app(app, host=args.host, port=args.port)
+    web.run_app(app, host=args.host, port=args.port, access_log_class=RedactingAccessLogger)
     return 0
 
 

@@ -23,13 +23,15 @@ class does the rest:
 
 from __future__ import annotations
 
+import json
 import random
+import re
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import aiohttp
 
@@ -47,7 +49,15 @@ from providers.errors import (
     TargetFact,
     scrub_text,
 )
-from providers.http import HttpCall, ProviderRequest, RawResponse, redact_headers
+from providers.http import (
+    REDACTED,
+    HttpCall,
+    ProviderRequest,
+    RawResponse,
+    is_secret_name,
+    redact_headers,
+    redact_params,
+)
 
 __all__ = [
     "MAX_BODY_BYTES",
@@ -321,6 +331,7 @@ class Crawler:
         started = time.perf_counter()
         status: int | None = None
         error: str | None = None
+        body = b""
         try:
             status, headers, body, url = await self._send(provider, request)
         except ProviderError as err:
@@ -333,7 +344,7 @@ class Crawler:
             error = "connection failed: " + scrub_text(f"{type(exc).__name__}: {exc}", secrets)
             raise ProviderUnavailable(error, provider=provider) from None
         finally:
-            self._trace(provider, kind, request, status, error, started, secrets)
+            self._trace(provider, kind, request, status, error, started, secrets, body)
         fetched_at = time.time()
         if not any(name.lower() == "date" for name, _ in headers):
             headers.append(("Date", formatdate(fetched_at, usegmt=True)))
@@ -373,6 +384,7 @@ class Crawler:
         error: str | None,
         started: float,
         secrets: list[str],
+        body: bytes = b"",
     ) -> None:
         if self.on_call is None:
             return
@@ -388,6 +400,8 @@ class Crawler:
                 elapsed_ms=(time.perf_counter() - started) * 1000.0,
                 error=scrub_text(error, secrets) if error else None,
                 at=time.time(),
+                request_body=_trace_preview(_request_body(request), secrets),
+                response_body=_trace_preview(body, secrets),
             )
         )
 
@@ -439,6 +453,49 @@ def _scrub_value(value: str, secrets: list[str]) -> str:
         if len(secret) >= 8 and secret in value:
             value = value.replace(secret, "REDACTED")
     return value
+
+
+#: How much of each body a trace event keeps (the original sent none; ClickHouse keeps them).
+TRACE_BODY_CHARS = 2048
+
+
+def _request_body(request: ProviderRequest) -> bytes:
+    """The body as sent, with secret-named fields (client_secret, refresh_token...) redacted."""
+    if request.json is not None:
+        shown = redact_params(request.json) if isinstance(request.json, dict) else request.json
+        return json.dumps(shown, default=str).encode()
+    if request.data:
+        return urlencode(redact_params(request.data)).encode()
+    return b""
+
+
+#: A JSON string member, or a query/form pair, whose value must not be traced when its name
+#: looks secret: tokens a provider issues (an OAuth refresh's access_token) are not among the
+#: credential's own values, so scrubbing those is not enough.
+_SECRET_MEMBER = re.compile(r'"([^"\\]{1,64})"(\s*:\s*)"(?:[^"\\]|\\.)*("|$)')
+_SECRET_PAIR = re.compile(r"([A-Za-z0-9_.-]{1,64})=([^&\s\"']+)")
+
+
+def _trace_preview(body: bytes, secrets: list[str]) -> str:
+    """Scrubbed first, then cut: a cut made first could leave part of a secret behind."""
+    if not body:
+        return ""
+    window = _scrub_body(body, secrets)[: TRACE_BODY_CHARS * 4]
+    text = window.decode("utf-8", "replace")
+    text = _SECRET_MEMBER.sub(_redact_member, text)
+    text = _SECRET_PAIR.sub(_redact_pair, text)
+    return text if len(text) <= TRACE_BODY_CHARS else text[:TRACE_BODY_CHARS] + "...(truncated)"
+
+
+def _redact_member(match: re.Match[str]) -> str:
+    name = match.group(1)
+    if not is_secret_name(name):
+        return match.group(0)
+    return f'"{name}"{match.group(2)}"{REDACTED}"'
+
+
+def _redact_pair(match: re.Match[str]) -> str:
+    return f"{match.group(1)}={REDACTED}" if is_secret_name(match.group(1)) else match.group(0)
 
 
 def _scrub_body(body: bytes, secrets: list[str]) -> bytes:

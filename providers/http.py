@@ -203,3 +203,6 @@ class HttpCall:
     elapsed_ms: float
     error: str | None
     at: float
+    #: The start of each body, secrets scrubbed (trace_log's requestBody / responseBody).
+    request_body: str = ""
+    response_body: str = ""

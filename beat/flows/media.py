@@ -16,7 +16,7 @@ class AssetUploadParams(FlowParams):
     entity_type: Literal["POST", "PROFILE"]
     entity_id: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,128}$")
     asset_type: Literal["IMAGE", "VIDEO"] = "IMAGE"
-    original_url: str = Field(pattern=r"^https?://", max_length=4096)
+    original_url: str = Field(pattern=r"^(?i:https?)://", max_length=4096)  # HTTP:// too
     platform: Literal["INSTAGRAM", "YOUTUBE", "SHOPIFY"]
     hash: int | str | None = None
 

@@ -3,59 +3,57 @@
 Envelopes are the original's `{"status": {"type": "SUCCESS"|"ERROR", "message", ...}}`, but
 unlike the original, errors also carry a real HTTP status code (4xx for the caller's
 mistakes), so clients and proxies can tell failure from success without parsing bodies.
+
+Access: reads of stored data need no token (the original's clients send none). Writes, and
+reads that would spend provider budget (an inline refresh), need ``Authorization: Bearer
+<BEAT_API_TOKEN>``, unless the operator declares the network trusted
+(``BEAT_API_TRUST_NETWORK=1``): then a request without an Authorization header is let through
+as the original let everyone through. A wrong token is refused either way.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 import logging
+import os
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from typing import Any
 
 from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
+from sqlalchemy.exc import DataError
 
 from beat.flows import FLOWS, FlowRejected
+from beat.intake.bodies import parse_json_body
+from beat.intake.envelope import (
+    BadRequest,
+    clean_text,
+    dumps,
+    error,
+    parse_id,
+    query_flag,
+    success,
+)
 from beat.intake.refresh import InlineRefresher
 from beat.intake.submission import Submission, parse_submission
 from beat.store.control import is_claiming, set_claiming
 from beat.store.queue import RequestQueue
-from providers.errors import BadInput, Deferred, ProviderError, TargetFact
+
+__all__ = ["MAX_BODY_BYTES", "build_api", "error", "public_view", "success"]
 
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 64 * 1024
 QUEUE_KEY = web.AppKey("queue", RequestQueue)
 TOKEN_KEY = web.AppKey("token", str)
+TRUST_KEY = web.AppKey("trust_network", bool)
 REFRESHER_KEY = web.AppKey("refresher", InlineRefresher)
-#: The original API's error code for "the rate limiter said no" (kept for its clients).
-CONCURRENCY_LIMIT_CODE = 2
+#: The operator's switch for legacy callers that send no Authorization header.
+TRUST_NETWORK_ENV = "BEAT_API_TRUST_NETWORK"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-def success(message: str, http_status: int = 200, **payload: Any) -> web.Response:
-    body = {"status": {"type": "SUCCESS", "message": message}, **payload}
-    return web.json_response(body, status=http_status, dumps=_dumps)
-
-
-def error(
-    message: str, http_status: int, *, code: int | None = None, **payload: Any
-) -> web.Response:
-    body = {"status": {"type": "ERROR", "message": message, "code": code or http_status}}
-    return web.json_response({**body, **payload}, status=http_status, dumps=_dumps)
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, default=_json_default)
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+_dumps = dumps  # the CLI prints records with the API's JSON rendering
 
 
 @web.middleware
@@ -69,27 +67,56 @@ async def envelope_errors(request: web.Request, handler: Handler) -> web.StreamR
         if exc.status >= 400:
             return error(exc.reason, exc.status)
         raise
+    except (BadRequest, FlowRejected) as exc:
+        return error(str(exc), 400)
+    except DataError as exc:  # a value the database refused that no validator caught
+        log.warning("database refused a value on %s %s: %s", request.method, request.path,
+                    type(exc.orig).__name__)  # fmt: skip
+        return error("a value in the request was refused by the database", 400)
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error("internal error", 500)
 
 
-def _authorized(request: web.Request) -> bool:
-    expected = request.app[TOKEN_KEY]
-    header = request.headers.get("Authorization", "")
+# -- access ------------------------------------------------------------------------------------
+
+
+def _token_matches(request: web.Request, header: str) -> bool:
     scheme, _, presented = header.partition(" ")
-    return scheme.lower() == "bearer" and hmac.compare_digest(presented.encode(), expected.encode())
+    try:
+        given = presented.encode("utf-8")
+    except UnicodeEncodeError:  # an undecodable byte arrives as a lone surrogate
+        return False
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        given, request.app[TOKEN_KEY].encode()
+    )
+
+
+def access_refusal(request: web.Request) -> web.Response | None:
+    """None when the caller may write or spend provider budget, else the answer to send."""
+    header = request.headers.get("Authorization")
+    if header is None:
+        if request.app[TRUST_KEY]:
+            return None
+        return error("missing Authorization: Bearer <token> header", 401)
+    if not _token_matches(request, header):
+        return error("invalid API token", 403)
+    return None
 
 
 def require_token(handler: Handler) -> Handler:
     async def guarded(request: web.Request) -> web.StreamResponse:
-        if "Authorization" not in request.headers:
-            return error("missing Authorization: Bearer <token> header", 401)
-        if not _authorized(request):
-            return error("invalid API token", 403)
-        return await handler(request)
+        refusal = access_refusal(request)
+        return refusal if refusal is not None else await handler(request)
 
     return guarded
+
+
+def trust_network_from_env() -> bool:
+    return os.environ.get(TRUST_NETWORK_ENV, "").strip().lower() in {"1", "true", "yes"}
+
+
+# -- scrape requests ---------------------------------------------------------------------------
 
 
 async def _read_json(request: web.Request) -> Any:
@@ -97,11 +124,12 @@ async def _read_json(request: web.Request) -> Any:
         raise web.HTTPRequestEntityTooLarge(
             max_size=MAX_BODY_BYTES, actual_size=request.content_length
         )
-    raw = await request.read()
-    try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise FlowRejected(f"body is not valid JSON: {exc}") from None
+    return parse_json_body(await request.read())
+
+
+def _account_id(request: web.Request) -> str | None:
+    raw = request.headers.get("x-bb-account-id")
+    return None if raw is None else clean_text(raw, "x-bb-account-id header")
 
 
 @require_token
@@ -109,9 +137,7 @@ async def create_request(request: web.Request) -> web.Response:
     flow_name = request.match_info["flow"]
     try:
         body = await _read_json(request)
-        submission = parse_submission(
-            flow_name, body, account_id=request.headers.get("x-bb-account-id")
-        )
+        submission = parse_submission(flow_name, body, account_id=_account_id(request))
     except FlowRejected as exc:
         status = 404 if str(exc).startswith("unknown flow") else 400
         return error(str(exc), status)
@@ -140,13 +166,19 @@ def enqueue_submission(queue: RequestQueue, submission: Submission) -> Any:
 
 
 async def get_request(request: web.Request) -> web.Response:
-    raw_id = request.match_info["id"]
-    if not raw_id.isdigit():
-        return error(f"scrape request id must be a positive integer, got {raw_id!r}", 400)
-    record = await asyncio.to_thread(request.app[QUEUE_KEY].get, int(raw_id))
+    """The request in the original's shape (``post``) and beat's fuller view
+    (``scrape_request_log``: attempts, batch, run id, provider, error)."""
+    from beat.intake.reads import request_log_view
+
+    request_id = parse_id(request.match_info["id"], "scrape request id")
+    record = await asyncio.to_thread(request.app[QUEUE_KEY].get, request_id)
     if record is None:
-        return error(f"no scrape request with id {raw_id}", 404)
-    return success("scrape request found", scrape_request_log=public_view(record))
+        return error(f"scrape log not found for scrape_id - {request_id}", 404)
+    return success(
+        "Scrape Log Data Retrieved",
+        post=request_log_view(record),
+        scrape_request_log=public_view(record),
+    )
 
 
 def public_view(record: Any) -> dict[str, Any]:
@@ -158,32 +190,7 @@ def public_view(record: Any) -> dict[str, Any]:
     return {name: getattr(record, name, None) for name in fields}
 
 
-@require_token
-async def get_profile(request: web.Request) -> web.Response:
-    """The stored profile, refreshed inline through the rate limits when older than a day
-    (or ``force_refresh=true``). Token required: a refresh spends provider budget."""
-    if request.match_info["platform"].lower() != "instagram":
-        return error("inline refresh serves platform instagram only", 404)
-    force = request.query.get("force_refresh", "false").lower() == "true"
-    try:
-        answer = await request.app[REFRESHER_KEY].profile(request.match_info["handle"], force=force)
-    except Deferred as exc:
-        wait = max(1, round(exc.retry_after or 1))
-        if exc.denied_by is None:  # the limiter's store is down: it failed closed
-            response = error("rate limiter unavailable; try again later", 503, retry_after=wait)
-        else:
-            response = error(
-                "Concurrency Limit Exceeded", 429, code=CONCURRENCY_LIMIT_CODE, retry_after=wait
-            )
-        response.headers["Retry-After"] = str(wait)
-        return response
-    except BadInput as exc:
-        return error(str(exc), 400)
-    except TargetFact as exc:
-        return error(str(exc), 404)
-    except ProviderError as exc:
-        return error(f"no provider could refresh the profile: {exc}", 502)
-    return success("profile", profile=answer.profile, refreshed=answer.refreshed)
+# -- heartbeat ---------------------------------------------------------------------------------
 
 
 async def get_heartbeat(request: web.Request) -> web.Response:
@@ -201,29 +208,56 @@ async def get_heartbeat(request: web.Request) -> web.Response:
 @require_token
 async def put_heartbeat(request: web.Request) -> web.Response:
     """``beat=false`` drains (the batch sensors of every process stop claiming); ``true``
-    resumes."""
-    value = request.query.get("beat", "").lower()
-    if value not in {"true", "false"}:
+    resumes. Any boolean spelling the original's FastAPI took (1/0, yes/no, on/off...)."""
+    if not request.query.get("beat", "").strip():
         return error("query parameter beat must be true or false", 400)
-    await asyncio.to_thread(set_claiming, request.app[QUEUE_KEY].engine, value == "true")
-    return success(f"heartbeat set to {value}")
+    claiming = query_flag(request, "beat")
+    await asyncio.to_thread(set_claiming, request.app[QUEUE_KEY].engine, claiming)
+    return success(f"heartbeat set to {str(claiming).lower()}")
+
+
+class RedactingAccessLogger(AbstractAccessLogger):
+    """Access log lines without query strings: the insights endpoints take a creator's Graph
+    token in the query, as the original did, and it must never reach a log."""
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        self.logger.info(
+            '%s "%s %s" %s %.1fms',
+            request.remote,
+            request.method,
+            request.path,
+            response.status,
+            time * 1000,
+        )
 
 
 def build_api(
-    queue: RequestQueue, *, token: str, refresher: InlineRefresher | None = None
+    queue: RequestQueue,
+    *,
+    token: str,
+    refresher: InlineRefresher | None = None,
+    trust_network: bool | None = None,
+    asset_base_url: str | None = None,
 ) -> web.Application:
+    """The API. Without a ``refresher`` the read endpoints serve stored data only and answer
+    401/404 where the original would have refreshed inline."""
+    from beat.intake import read_routes
+
     if not token:
         raise ValueError("the intake API needs a token for writes: set BEAT_API_TOKEN")
     app = web.Application(middlewares=[envelope_errors], client_max_size=MAX_BODY_BYTES)
     app[QUEUE_KEY] = queue
     app[TOKEN_KEY] = token
+    app[TRUST_KEY] = trust_network_from_env() if trust_network is None else trust_network
+    app.router.add_post("/scrape_request_log/flow/update/{id}", require_token(
+        read_routes.update_request))  # fmt: skip
     app.router.add_post("/scrape_request_log/flow/{flow}", create_request)
     app.router.add_get("/scrape_request_log/flow/{id}", get_request)
     app.router.add_get("/heartbeat", get_heartbeat)
     app.router.add_put("/heartbeat", put_heartbeat)
+    read_routes.add_routes(app, queue.engine, asset_base_url=asset_base_url)
     if refresher is not None:
         app[REFRESHER_KEY] = refresher
-        app.router.add_get("/profiles/{platform}/byhandle/{handle}", get_profile)
         app.on_startup.append(lambda _: refresher.start())
         app.on_cleanup.append(lambda _: refresher.close())
     return app

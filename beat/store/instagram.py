@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, func
 
+from beat.events import formats
 from beat.store.db import dialect_insert
 from beat.store.history import (
     instagram_post_observation,
@@ -97,7 +98,7 @@ def profile_event(profile: InstagramProfile, provider: str, now: datetime) -> Ou
             "platform": "INSTAGRAM",
             "profile_id": profile.profile_id,
             "handle": profile.handle,
-            "event_timestamp": now.isoformat(),
+            "event_timestamp": formats.event_time(now),
             "metrics": flatten(profile.metrics()),
             "dimensions": flatten(profile.dimensions()),
         },
@@ -105,7 +106,6 @@ def profile_event(profile: InstagramProfile, provider: str, now: datetime) -> Ou
 
 
 def post_event(post: InstagramPost, provider: str, now: datetime) -> OutboxEvent:
-    publish_time = post.taken_at.strftime("%Y-%m-%d %H:%M:%S") if post.taken_at else None
     return data_event(
         "post_log_events",
         {
@@ -114,8 +114,8 @@ def post_event(post: InstagramPost, provider: str, now: datetime) -> OutboxEvent
             "profile_id": post.profile_id,
             "handle": post.handle,
             "shortcode": post.shortcode,
-            "publish_time": publish_time,
-            "event_timestamp": now.isoformat(),
+            "publish_time": formats.event_time(post.taken_at),
+            "event_timestamp": formats.event_time(now),
             "metrics": flatten(post.metrics()),
             "dimensions": flatten(post.dimensions()),
         },
@@ -135,7 +135,7 @@ def upsert_instagram(
     unique_posts = {p.shortcode: (p, src) for p, src in posts}
     _upsert(conn, instagram_account, "profile_id", PROFILE_COLUMNS,
             [profile_row(p, src, now) for p, src in unique_profiles.values()])  # fmt: skip
-    _upsert(conn, instagram_post, "shortcode", POST_COLUMNS,
+    _upsert(conn, instagram_post, "shortcode", (*POST_COLUMNS, "publish_time"),
             [post_row(p, src, now) for p, src in unique_posts.values()])  # fmt: skip
     events = [profile_event(p, src, now) for p, src in unique_profiles.values()]
     events += [post_event(p, src, now) for p, src in unique_posts.values()]

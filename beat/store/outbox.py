@@ -52,6 +52,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, func, insert, select, text, update
 
+from beat.events import formats
 from beat.store.models import outbox
 
 EXCHANGE = "beat.dx"
@@ -112,17 +113,17 @@ class OutboxEvent:
         event_id = str(uuid.uuid4())
         payload = {
             "event_id": event_id,
-            "scl_id": row["id"],
+            "scl_id": formats.scl_id(row["id"]),
             "flow": row["flow"],
             "platform": row["platform"],
             "params": row["params"],
             "status": row["status"],
             "priority": row["priority"],
             "reason": reason,
-            "event_timestamp": _iso(row["updated_at"]) or _iso(datetime.now(UTC)),
-            "picked_at": _iso(row["picked_at"]),
-            "expires_at": _iso(row["expires_at"]),
-            "retry_count": row["retry_count"],
+            "event_timestamp": formats.event_time(row["updated_at"] or datetime.now(UTC)),
+            "picked_at": formats.event_time(row["picked_at"]),
+            "expires_at": formats.event_time(row["expires_at"]),
+            "retry_count": formats.original_retry_count(row["retry_count"]),
         }
         return cls(event_id, EXCHANGE, SCRAPE_REQUEST_ROUTING_KEY, payload)
 
@@ -280,7 +281,9 @@ _ROW_FIELDS = tuple(OutboxRow.__dataclass_fields__)
 
 
 def render_scrape_request(record: Sequence[Any], event_id: str) -> dict[str, Any]:
-    """The `scrape_request_log_events` payload of a `scrape_request.v1` record."""
+    """The `scrape_request_log_events` payload of a `scrape_request.v1` record, in the
+    original's formats (`beat.events.formats`): times `YYYY-MM-DD HH:MM:SS` UTC, `scl_id` a
+    string, `retry_count` counted from 1."""
     (
         scl_id,
         flow,
@@ -296,28 +299,18 @@ def render_scrape_request(record: Sequence[Any], event_id: str) -> dict[str, Any
     ) = record
     return {
         "event_id": event_id,
-        "scl_id": scl_id,
+        "scl_id": formats.scl_id(scl_id),
         "flow": flow,
         "platform": platform,
         "params": params,
         "status": status,
         "priority": priority,
         "reason": reason,
-        "event_timestamp": _utc_iso(updated_at),
-        "picked_at": _utc_iso(picked_at),
-        "expires_at": _utc_iso(expires_at),
-        "retry_count": retry_count,
+        "event_timestamp": formats.event_time(updated_at),
+        "picked_at": formats.event_time(picked_at),
+        "expires_at": formats.event_time(expires_at),
+        "retry_count": formats.original_retry_count(retry_count),
     }
-
-
-def _utc_iso(value: str | None) -> str | None:
-    """ISO 8601 text in any offset, with any number of fraction digits, as `_iso` writes it."""
-    if value is None:
-        return None
-    try:
-        return _iso(datetime.fromisoformat(value))
-    except ValueError:  # 'infinity': nothing to normalise
-        return value
 
 
 def messages(rows: Iterable[OutboxRow]) -> list[OutboxMessage]:

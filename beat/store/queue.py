@@ -1278,6 +1278,37 @@ class RequestQueue:
             if swept < _EXPIRE_SWEEP_LIMIT:
                 return total
 
+    # -- operator overrides ------------------------------------------------------------------
+
+    def override(
+        self, request_id: int, status: str, retry_count: int, *, reason: str
+    ) -> RequestRecord | None:
+        """Set a request's status by hand (the original's update endpoint, which its recovery
+        DAG calls): PENDING queues it again at once, FAILED ends it with `reason`. A PROCESSING
+        row's lease is dropped; its worker's write is then fenced, since the next claim bumps
+        `attempt`. One status event, in the same transaction. None if there is no such row."""
+        if status not in (PENDING, FAILED):
+            raise ValueError("a request can be set to PENDING or FAILED")
+        now = _utcnow()
+        values: dict[str, Any] = {
+            "status": status,
+            "retry_count": retry_count,
+            "lease_expires_at": None,
+            "updated_at": now,
+        }
+        if status == PENDING:  # one more claim allowed, whatever the attempts so far
+            larger = func.greatest if self.engine.dialect.name == "postgresql" else func.max
+            values.update(run_after=now, max_attempts=larger(t.c.max_attempts, t.c.attempt + 1))
+        else:
+            values.update(data=reason, last_error=reason)
+        stmt = t.update().where(t.c.id == request_id).values(values).returning(*_ALL_COLUMNS)
+        with self.engine.begin() as conn:
+            row = conn.execute(stmt).mappings().first()
+            if row is None:
+                return None
+            write_scrape_request_events(conn, [(row, reason)])
+        return RequestRecord.from_row(row)
+
     # -- reading -----------------------------------------------------------------------------
 
     def get(self, request_id: int) -> RequestRecord | None:

@@ -73,25 +73,51 @@ async def api(engine: Engine, tmp_path: Path, monkeypatch: Any) -> AsyncIterator
         yield served
 
 
+def refreshed(headers: Any) -> bool:
+    return headers["X-Beat-Refreshed"] == "true"
+
+
 async def test_refreshes_when_stale_serves_stored_when_fresh(api: Api) -> None:
-    status, body, _ = await api.profile("alice.example")
-    assert status == 200 and body["refreshed"] is True
+    status, body, headers = await api.profile("alice.example")
+    assert status == 200 and refreshed(headers)
     assert (
-        body["profile"]["handle"] == "alice.example" and body["profile"]["provider"] == "graphapi"
+        body["profile"]["handle"] == "alice.example" and body["profile"]["platform"] == "INSTAGRAM"
     )
     calls = api.sandbox.state.requests("graphapi")
-    status, body, _ = await api.profile("alice.example")
-    assert status == 200 and body["refreshed"] is False
+    status, body, headers = await api.profile("alice.example")
+    assert status == 200 and not refreshed(headers)
     assert api.sandbox.state.requests("graphapi") == calls  # fresh: no provider call
-    status, body, _ = await api.profile("alice.example", force=True)
-    assert body["refreshed"] is True and api.sandbox.state.requests("graphapi") > calls
+    status, body, headers = await api.profile("alice.example", force=True)
+    assert refreshed(headers) and api.sandbox.state.requests("graphapi") > calls
 
 
-async def test_token_bad_handle_and_missing_profile(api: Api) -> None:
-    assert (await api.profile("alice.example", token=None))[0] == 401
+async def test_reads_need_no_token_but_fetching_does(api: Api) -> None:
+    """A stored profile is served without a token; one that must be fetched is a 401 that
+    says why, and nothing is sent to a provider."""
+    status, body, _ = await api.profile("alice.example", token=None)
+    assert status == 401 and "provider budget" in body["status"]["message"]
+    assert api.sandbox.state.requests("graphapi") == 0
+    assert (await api.profile("alice.example"))[0] == 200  # fetched with the token
+    status, body, headers = await api.profile("alice.example", token=None)
+    assert status == 200 and not refreshed(headers) and body["profile"]["handle"] == "alice.example"
+    assert (await api.profile("alice.example", token=None, force=True))[0] == 401
+    assert (await api.profile("alice.example", token="wrong", force=True))[0] == 403
+
+
+async def test_bad_handle_and_missing_profile(api: Api) -> None:
     assert (await api.profile("not a handle!"))[0] == 400
     status, body, _ = await api.profile("missing_someone")
     assert status == 404 and body["status"]["type"] == "ERROR"
+
+
+async def test_trusted_network_lets_tokenless_callers_fetch(
+    engine: Engine, tmp_path: Path, monkeypatch: Any
+) -> None:
+    monkeypatch.setenv("BEAT_API_TRUST_NETWORK", "1")
+    async for api in _serve(engine, tmp_path, monkeypatch):
+        status, _, headers = await api.profile("alice.example", token=None)
+        assert status == 200 and refreshed(headers)
+        assert (await api.profile("alice.example", token="wrong", force=True))[0] == 403
 
 
 async def test_budget_exhausted_answers_code_2_and_calls_no_provider(

@@ -34,9 +34,13 @@ def pick(rng: random.Random) -> tuple[list[Limit], int]:
     return lims, rng.choice([1, 1, 2])
 
 
-async def _main(spec: BackendSpec, seed: int, start_at: float, seconds: float) -> list[Any]:
+async def _main(spec: BackendSpec, seed: int, ready: Any, seconds: float) -> list[Any]:
     limiter = spec.make()
     out: list[Any] = []
+    # Every process has imported and built its limiter before any starts: on a loaded machine
+    # a fixed start time could pass before the slowest process is up, and nothing overlaps.
+    await asyncio.to_thread(ready.wait, 120)
+    start_at = time.time()
     stop_at = start_at + seconds
 
     async def record(grant: Any, rng: random.Random) -> None:
@@ -65,15 +69,15 @@ async def _main(spec: BackendSpec, seed: int, start_at: float, seconds: float) -
             await record(grant, rng)
 
     try:
-        await asyncio.sleep(max(0.0, start_at - time.time()))
         await asyncio.gather(*(hammer(n) for n in range(3)), *(waiter(n) for n in range(3)))
     finally:
         await limiter.aclose()
     return out
 
 
-def run(spec: BackendSpec, seed: int, start_at: float, seconds: float, out_path: str) -> None:
-    grants = asyncio.run(_main(spec, seed, start_at, seconds))
+def run(spec: BackendSpec, seed: int, ready: Any, seconds: float, out_path: str) -> None:
+    """``ready``: a multiprocessing Barrier shared by every worker and the test."""
+    grants = asyncio.run(_main(spec, seed, ready, seconds))
     with open(out_path, "w") as fh:
         for row in grants:
             fh.write(json.dumps(row) + "\n")

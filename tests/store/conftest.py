@@ -143,7 +143,7 @@ class Db:
         """Every message a relay would publish, unpacked from the rows, in write order."""
         found = messages(self.outbox_rows())
         if request_id is not None:
-            found = [m for m in found if m.payload["scl_id"] == request_id]
+            found = [m for m in found if m.payload["scl_id"] == str(request_id)]
         return found
 
     def statuses(self, request_id: int) -> list[str]:

@@ -59,7 +59,7 @@ def check_drained(queue: RequestQueue, db: Db, expected: set[int], claims: list[
     assert len({e.event_id for e in events}) == len(events)
     statuses: dict[int, list[str]] = {}
     for event in events:
-        statuses.setdefault(event.payload["scl_id"], []).append(event.payload["status"])
+        statuses.setdefault(int(event.payload["scl_id"]), []).append(event.payload["status"])
     assert set(statuses) == expected
     assert all(s == ["PENDING", "PROCESSING", "COMPLETE"] for s in statuses.values())
     # Packed: one outbox row per enqueue chunk, claim and completion, not one per request.

@@ -87,22 +87,23 @@ def test_event_messages_and_payload_keys(queue: RequestQueue, db: Db) -> None:
         assert payload["event_id"] == event.event_id
         assert uuid.UUID(event.event_id).version == 4
         assert (payload["scl_id"], payload["flow"], payload["platform"]) == (
-            made,
+            str(made),
             FLOW,
             "instagram",
         )
         assert (payload["params"], payload["priority"]) == ({"handle": "nasa"}, 4)
-        for key in ("event_timestamp", "expires_at"):
-            assert datetime.fromisoformat(payload[key]).utcoffset().total_seconds() == 0  # type: ignore[union-attr]
+        for key in ("event_timestamp", "expires_at"):  # the consumer's Go layout, in UTC
+            assert datetime.strptime(payload[key], "%Y-%m-%d %H:%M:%S")
 
     pending, processing, retry = (e.payload for e in events)
-    assert pending["picked_at"] is None and pending["retry_count"] == 0
+    # retry_count as the original counted it: 1 at creation, +1 per return to PENDING.
+    assert pending["picked_at"] is None and pending["retry_count"] == 1
     assert processing["picked_at"] is not None and processing["reason"] is None
-    assert (retry["status"], retry["reason"], retry["retry_count"]) == ("PENDING", "boom", 1)
+    assert (retry["status"], retry["reason"], retry["retry_count"]) == ("PENDING", "boom", 2)
     record = queue.get(made)
-    assert record is not None
-    assert datetime.fromisoformat(retry["event_timestamp"]) == record.updated_at
-    assert datetime.fromisoformat(processing["picked_at"]) == record.picked_at
+    assert record is not None and record.picked_at is not None
+    assert retry["event_timestamp"] == record.updated_at.strftime("%Y-%m-%d %H:%M:%S")
+    assert processing["picked_at"] == record.picked_at.strftime("%Y-%m-%d %H:%M:%S")
 
 
 def test_a_batch_transition_writes_one_row_with_one_message_per_request(
@@ -134,7 +135,7 @@ def test_a_batch_transition_writes_one_row_with_one_message_per_request(
         strict=True,
     ):
         unpacked = list(row.messages())
-        assert {m.payload["scl_id"]: m.payload["status"] for m in unpacked} == expected
+        assert {int(m.payload["scl_id"]): m.payload["status"] for m in unpacked} == expected
         assert len(unpacked) == len(expected)  # one message per request per transition
         for m in unpacked:
             assert set(m.payload) == PAYLOAD_KEYS
@@ -282,5 +283,6 @@ def test_rendering_normalises_any_offset_to_utc() -> None:
     record += ["2026-05-01T15:30:00.12+05:30", None, "infinity", 0]
     payload = render_scrape_request(record, "id-1")
     assert set(payload) == PAYLOAD_KEYS
-    assert payload["event_timestamp"] == "2026-05-01T10:00:00.120000+00:00"
+    assert payload["event_timestamp"] == "2026-05-01 10:00:00"
+    assert (payload["scl_id"], payload["retry_count"]) == ("7", 1)
     assert (payload["picked_at"], payload["expires_at"]) == (None, "infinity")
