@@ -268,7 +268,8 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
 
 
 async def usage_handler(request: web.Request) -> web.Response:
-    return web.json_response(dict(request.app[USAGE_KEY]))
+    usage: Counter[str] = request.app[USAGE_KEY]
+    return web.json_response(dict(usage))
 
 
 async def usage_reset(request: web.Request) -> web.Response:

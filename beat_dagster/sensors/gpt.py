@@ -16,9 +16,10 @@ from sqlalchemy import Engine, and_, or_, select
 
 from beat.flows import flows_of_family
 from beat.pipeline.gpt import gpt_request
-from beat.store.models import instagram_account
+from beat.store.models import credential, instagram_account
 from beat.store.queue import NewRequest
 from beat_dagster.resources import DatabaseResource
+from providers.llm import load_deployment
 
 #: Profiles read per tick; the cursor walks on, so a large backlog takes several ticks.
 PROFILES_PER_TICK = 2000
@@ -58,6 +59,13 @@ def profiles_since(
     return profiles, f"{stamp}|{last.id}"
 
 
+def has_credential(engine: Engine, deployment: str) -> bool:
+    c = credential.c
+    query = select(c.id).where(c.source == deployment, c.enabled.is_(True)).limit(1)
+    with engine.connect() as conn:
+        return conn.execute(query).first() is not None
+
+
 def enrichment_requests(
     profiles: Sequence[dict[str, str | None]], flows: Sequence[str], source: str | None = None
 ) -> list[NewRequest]:
@@ -84,6 +92,13 @@ def gpt_enrichment_sensor(
     flows = auto_flows()
     if not flows:
         return dg.SkipReason("BEAT_GPT_AUTO_FLOWS is empty: automatic enrichment is off")
+    deployment = load_deployment().name
+    if not has_credential(database.engine(), deployment):
+        # Queuing work nobody can do would only fail every request after its attempts.
+        return dg.SkipReason(
+            f"no API key for GPT deployment {deployment!r} in the credential pool "
+            f"(beat credentials add {deployment}); profiles are not queued"
+        )
     profiles, cursor = profiles_since(database.engine(), context.cursor)
     if not profiles:
         return dg.SkipReason("no new or changed Instagram profiles")

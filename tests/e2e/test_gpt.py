@@ -132,6 +132,12 @@ def test_scraped_profiles_are_enriched_by_the_sensor(stack: Stack, monkeypatch) 
         assert tick(cursor)[1] == "no new or changed Instagram profiles"
         assert "0 GPT requests queued (6 already asked" in tick(None)[1]  # same keys: no-op
         drive_until_drained(defs, instance, stack.queue, [GPT])
+
+        # A deployment nobody holds a key for: nothing is queued, and the tick says why.
+        other = stack.home / "deployment.json"
+        other.write_text('{"name": "azure-prod", "base_url": "https://example.invalid/v1"}')
+        monkeypatch.setenv("BEAT_GPT_DEPLOYMENT", str(other))
+        assert "no API key for GPT deployment 'azure-prod'" in tick(None)[1]
     stored = rows(stack)
     assert len(stored) == 6 and {r.status for r in stored} == {"ok"}
     assert {r.prompt for r in stored} == {"base_gender_location_lang"}
