@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 # Real provider hosts; the sandbox replaces all of them with one local URL.
 PRODUCTION_BASE_URLS = {
@@ -51,6 +52,10 @@ class Settings:
     media_allow_endpoints: tuple[str, ...]
     broker_url: str
     relay_after_batch_seconds: float
+    #: The broker's names for the outbox's exchanges (`beat.dx`, `identity.dx`), and whether
+    #: to declare them (direct, durable) or only check that an operator provisioned them.
+    exchange_names: dict[str, str] = field(default_factory=dict)
+    exchange_declare: Literal["declare", "passive"] = "declare"
     batch_max: int = 1000
     batch_min: int = 50
     max_inflight_batches: int = 4
@@ -89,6 +94,13 @@ def _float(name: str, default: float) -> float:
     return float(os.environ.get(name, default))
 
 
+def _exchange_declare() -> Literal["declare", "passive"]:
+    value = os.environ.get("BEAT_EXCHANGE_DECLARE", "declare")
+    if value not in ("declare", "passive"):
+        raise ValueError(f"BEAT_EXCHANGE_DECLARE must be 'declare' or 'passive', not {value!r}")
+    return "passive" if value == "passive" else "declare"
+
+
 def load_settings() -> Settings:
     home = Path(os.environ.get("BEAT_HOME", ".beat")).absolute()
     sandbox_url = os.environ.get("BEAT_SANDBOX_URL")
@@ -111,6 +123,11 @@ def load_settings() -> Settings:
         # How long a batch run spends publishing outbox events before it ends (0: leave them
         # all to outbox_relay_sensor).
         relay_after_batch_seconds=_float("BEAT_RELAY_AFTER_BATCH_SECONDS", 30.0),
+        exchange_names={
+            "beat.dx": os.environ.get("BEAT_EVENTS_EXCHANGE", "beat.dx"),
+            "identity.dx": os.environ.get("BEAT_TRACE_EXCHANGE", "identity.dx"),
+        },
+        exchange_declare=_exchange_declare(),
         batch_max=_int("BEAT_BATCH_MAX", 1000),
         batch_min=_int("BEAT_BATCH_MIN", 50),
         max_inflight_batches=_int("BEAT_MAX_INFLIGHT_BATCHES", 4),

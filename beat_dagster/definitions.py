@@ -76,6 +76,8 @@ def build_definitions(settings: Settings) -> dg.Definitions:
                 url=settings.broker_url,
                 local_folder=str(settings.broker_folder),
                 relay_after_batch_seconds=settings.relay_after_batch_seconds,
+                exchange_names=settings.exchange_names,
+                exchange_declare=settings.exchange_declare,
             ),
             "media": MediaResource(
                 from_batches=settings.media_from_batches,

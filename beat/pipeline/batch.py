@@ -21,6 +21,7 @@ from typing import Any
 
 import aiohttp
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 
 from beat.events.trace import trace_events
 from beat.objects import ObjectStore
@@ -51,6 +52,8 @@ class BatchReport:
     providers: Counter[str] = field(default_factory=Counter)
     failure_reasons: Counter[str] = field(default_factory=Counter)
     raw_objects: int = 0
+    #: Chunk writes tried again after the database connection was lost.
+    write_retries: int = 0
     duration_seconds: float = 0.0
     #: Per item kind, the family's own figures (``FamilyPipeline.tally``).
     details: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -73,6 +76,7 @@ class BatchReport:
             "failure_reasons": dict(self.failure_reasons.most_common(10)),
             "rows_by_kind": dict(self.rows),
             "raw_objects": self.raw_objects,
+            "write_retries": self.write_retries,
             "duration_seconds": round(self.duration_seconds, 3),
             "requests_per_second": round(self.requests / self.duration_seconds, 1)
             if self.duration_seconds
@@ -120,6 +124,17 @@ def _defer_seconds(exc: BaseException) -> float | None:
     return None
 
 
+def lost_database(exc: BaseException) -> bool:
+    """The database connection was lost or could not be made (a restart, a network blip), or
+    the transaction was rolled back by the server (deadlock, serialization): trying the same
+    transaction again is safe and may succeed."""
+    if isinstance(exc, DisconnectionError):  # the pool found its connection dead
+        return True
+    return isinstance(exc, DBAPIError) and (
+        exc.connection_invalidated or isinstance(exc, (OperationalError, InterfaceError))
+    )
+
+
 def reason_kind(reason: str) -> str:
     return reason.split(":", 1)[0]
 
@@ -141,6 +156,7 @@ class BatchRunner:
         flush_size: int = 200,
         flush_interval_seconds: float = 0.5,
         enqueue_media: bool = False,
+        write_patience_seconds: float | None = None,
     ) -> None:
         self.queue = queue
         self.engine = engine
@@ -152,6 +168,13 @@ class BatchRunner:
         self.flush_size = flush_size
         self.flush_interval = flush_interval_seconds
         self.enqueue_media = enqueue_media
+        # How long the writer retries a chunk while the database is away: well inside the
+        # lease, so the rows are still ours when it comes back.
+        self.write_patience = (
+            write_patience_seconds
+            if write_patience_seconds is not None
+            else min(60.0, queue.lease_seconds / 3)
+        )
 
     async def run(
         self, claims: Sequence[ClaimedRequest], *, batch_id: str, run_id: str, day: date
@@ -162,6 +185,7 @@ class BatchRunner:
         results: asyncio.Queue[Processed | None] = asyncio.Queue()
         keeper = asyncio.create_task(self._keep_leases(batch_id, run_id))
         writer = asyncio.create_task(self._write(results, report, batch_id, run_id, day))
+        fetching: asyncio.Future[Any] | None = None
         try:
             connector = aiohttp.TCPConnector(limit=self.concurrency, ttl_dns_cache=300)
             async with aiohttp.ClientSession(connector=connector) as session:
@@ -169,23 +193,45 @@ class BatchRunner:
                 crawler.on_call = lambda call: self._calls.append(call)
                 gate = asyncio.Semaphore(self.concurrency)
                 try:
-                    await asyncio.gather(
+                    fetching = asyncio.gather(
                         *(self._process(crawler, gate, claim, results) for claim in claims)
                     )
+                    either: set[asyncio.Future[Any]] = {fetching, writer}
+                    await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+                    if writer.done():  # the writer ends early only when it failed
+                        writer.result()  # raises its error: stop fetching what nobody can write
+                    await fetching
                 finally:
                     if hasattr(crawler, "aclose"):  # a crawler with its own client (GPT)
                         await crawler.aclose()
             await results.put(None)
             await writer
-        except BaseException:
+        except BaseException as exc:
+            if fetching is not None:
+                fetching.cancel()
             writer.cancel()
-            # Hand unfinished rows back at once instead of waiting for their lease to lapse.
-            await asyncio.to_thread(self.queue.release_batch, batch_id, run_id, "run failed")
+            await self._release(batch_id, run_id, exc)
             raise
         finally:
             keeper.cancel()
         report.duration_seconds = time.perf_counter() - started
         return report
+
+    async def _release(self, batch_id: str, run_id: str, exc: BaseException) -> None:
+        """Hand unfinished rows back at once instead of waiting for their lease to lapse.
+
+        A run that lost its database failed through no fault of its requests: their attempts
+        are given back. Any other failure (a bug, a kill) counts, so a request that breaks its
+        run every time still ends FAILED after max_attempts.
+        """
+        database_lost = lost_database(exc)
+        reason = f"run failed: {'database unavailable' if database_lost else type(exc).__name__}"
+        try:
+            await asyncio.to_thread(
+                self.queue.release_batch, batch_id, run_id, reason, give_back=database_lost
+            )
+        except Exception:  # the database may still be away: the rows' leases will lapse
+            log.warning("could not release batch %s; its leases will lapse", batch_id)
 
     async def _process(
         self,
@@ -244,11 +290,41 @@ class BatchRunner:
                     f"{raw_prefix(self.family, day)}{batch_id}/{run_id[:8]}-{sequence:05d}.jsonl.gz"
                 )
                 calls, self._calls = self._calls, []
-                await asyncio.to_thread(self.flush, chunk, report, key, calls)
+                await self._flush_surviving_blips(chunk, report, key, calls)
                 sequence += 1
                 chunk = []
             if time.monotonic() >= deadline:
                 deadline = time.monotonic() + self.flush_interval
+
+    async def _flush_surviving_blips(
+        self,
+        chunk: Sequence[Processed],
+        report: BatchReport,
+        raw_key: str,
+        calls: Sequence[HttpCall],
+    ) -> None:
+        """`flush`, again across a lost database connection, until written or out of patience.
+
+        Safe to repeat: the chunk is one transaction, which either rolled back or committed
+        with only its reply lost, and then every completion and settlement in it is fenced
+        (status and attempt) and changes nothing twice; the raw object's key is the chunk's
+        own. Meanwhile the fetches go on into the results queue, so a short blip (a PostgreSQL
+        restart) costs no provider call and throws no result away.
+        """
+        give_up_at = time.monotonic() + self.write_patience
+        delay = 0.2
+        while True:
+            try:
+                await asyncio.to_thread(self.flush, chunk, report, raw_key, calls)
+                return
+            except Exception as exc:
+                if not lost_database(exc) or time.monotonic() + delay > give_up_at:
+                    raise
+                report.write_retries += 1
+                log.warning("writing %d results failed (%s); again in %.1f s", len(chunk),
+                            type(exc).__name__, delay)  # fmt: skip
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
 
     def flush(
         self,
@@ -261,7 +337,6 @@ class BatchRunner:
         successes = [p for p in chunk if p.outcome is not None]
         if successes:
             self.objects.put(raw_key, self._raw_lines(successes), "application/gzip")
-            report.raw_objects += 1
         failures = [
             Failure(
                 p.claim.id,
@@ -288,6 +363,7 @@ class BatchRunner:
             self.pipeline.write(conn, kept, context)
             failed = self.queue.fail(failures, conn=conn)
             write_events(conn, trace_events(calls))
+        report.raw_objects += bool(successes)  # counted once written (a retried chunk: once)
         self._count(report, kept, chunk, done.fenced_ids, failed)
         if self.pipeline.tally is not None:
             self.pipeline.tally(report.details, kept)

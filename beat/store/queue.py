@@ -963,6 +963,17 @@ class _SQLite:
         return settled
 
 
+def _lapsed(row_id: int, attempt: int, *, adopted: bool, delay: float) -> _Settlement:
+    """The settlement of a lapsed lease: a counted attempt if a run adopted the row, else the
+    claim given back (no run ever started on it)."""
+    if adopted:
+        return _Settlement(
+            row_id, attempt, f"lease expired after {attempt} attempts", True, None, delay
+        )
+    reason = "lease expired before any run adopted the batch (attempt not counted)"
+    return _Settlement(row_id, attempt, reason, True, None, delay, deferred=True)
+
+
 def _adopted_reason(run_id: str) -> str:
     return f"adopted by run {run_id}"
 
@@ -1210,12 +1221,20 @@ class RequestQueue:
         return self._retrying(conn, attempt)
 
     def release_batch(
-        self, batch_id: str, run_id: str | None = None, reason: str = "run ended"
+        self,
+        batch_id: str,
+        run_id: str | None = None,
+        reason: str = "run ended",
+        *,
+        give_back: bool = False,
     ) -> int:
         """Hand a batch's unfinished rows back at once (the run failed, or is shutting down).
 
         With `run_id`, only rows that run holds. Released rows are claimable immediately; one
-        that has used its last attempt is FAILED instead. Returns how many rows were released.
+        that has used its last attempt is FAILED instead, unless `give_back`: the run failed
+        through no fault of its requests (it lost its database), so their attempts are given
+        back like a deferral's (`max_attempts` grows by one; the attempt fence still holds).
+        Returns how many rows were released.
         """
         held = (t.c.batch_id == batch_id) & _status_is(PROCESSING)
         if run_id is not None:
@@ -1226,7 +1245,10 @@ class RequestQueue:
                 locked = conn.execute(
                     select(t.c.id, t.c.attempt).where(held).order_by(t.c.id).with_for_update()
                 ).all()
-                settlements = [_Settlement(i, a, reason, True, None, 0.0) for i, a in locked]
+                settlements = [
+                    _Settlement(i, a, reason, True, None, 0.0, deferred=give_back)
+                    for i, a in locked
+                ]
                 report = self._settle(conn, settlements)
             return len(report.retried_ids) + len(report.failed_ids)
 
@@ -1235,11 +1257,16 @@ class RequestQueue:
     def release_expired_leases(self, limit: int = 1000) -> ReapReport:
         """Requeue (with backoff) or fail PROCESSING rows whose lease ran out.
 
-        Safe to run from many places at once: on Postgres each reaper skips rows another holds.
+        Only real attempts count: a row whose batch no run ever adopted (the run failed to
+        launch, or never started) made no provider call, so its claim is given back like a
+        deferral's (`max_attempts` grows by one, the attempt fence still holds) and it can
+        never fail this way; it still EXPIRES when its `expires_at` passes. A row a run did
+        adopt counts its attempt. Safe to run from many places at once: on Postgres each
+        reaper skips rows another holds.
         """
         overdue = _status_is(PROCESSING) & (t.c.lease_expires_at < self._sql.now())
         stmt = (
-            select(t.c.id, t.c.attempt)
+            select(t.c.id, t.c.attempt, t.c.dagster_run_id)
             .where(overdue)
             .order_by(t.c.lease_expires_at)
             .limit(limit)
@@ -1249,15 +1276,9 @@ class RequestQueue:
         def attempt(_: bool) -> FailureReport:
             with self.engine.begin() as conn:
                 settlements = [
-                    _Settlement(
-                        row_id,
-                        attempt,
-                        f"lease expired after {attempt} attempts",
-                        True,
-                        None,
-                        self._backoff_seconds(attempt),
-                    )
-                    for row_id, attempt in conn.execute(stmt)
+                    _lapsed(row_id, attempt, adopted=run_id is not None, delay=delay)
+                    for row_id, attempt, run_id in conn.execute(stmt)
+                    for delay in [self._backoff_seconds(attempt)]
                 ]
                 return self._settle(conn, settlements)
 

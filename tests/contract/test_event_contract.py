@@ -36,11 +36,14 @@ pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.rabbitmq]
 
 AMQP_URL = "amqp://guest:guest@127.0.0.1:5672//"
 AUTH = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
+#: This module's own names for beat.dx and identity.dx on the shared broker (the publisher's
+#: `exchanges`), so it never fights other tests over the real ones.
+EXCHANGES = {name: f"contract.{name}.{uuid.uuid4().hex[:8]}" for name in ("beat.dx", "identity.dx")}
 BINDINGS = {
-    "scrape_request_log_events": "beat.dx",
-    "profile_log_events": "beat.dx",
-    "post_log_events": "beat.dx",
-    "trace_log": "identity.dx",
+    "scrape_request_log_events": EXCHANGES["beat.dx"],
+    "profile_log_events": EXCHANGES["beat.dx"],
+    "post_log_events": EXCHANGES["beat.dx"],
+    "trace_log": EXCHANGES["identity.dx"],
 }
 
 
@@ -121,6 +124,8 @@ def channel() -> Iterator[tuple[amqp.Channel, dict[str, str]]]:
     yield chan, queues
     for name in queues.values():
         chan.queue_delete(name)
+    for name in EXCHANGES.values():
+        chan.exchange_delete(name)
     connection.close()
 
 
@@ -160,7 +165,7 @@ def test_every_routing_key_parses_as_the_consumer_reads_it(
         assert call(f"{url}/scrape_request_log/flow/update/{created['scrape_id']}", "POST",
                     body=update, headers=AUTH)[0] == 200  # fmt: skip
         ours = {m.event_id for m in Outbox(served.engine).pending_events(limit=10_000)}
-        with KombuPublisher(AMQP_URL) as publisher:
+        with KombuPublisher(AMQP_URL, exchanges=EXCHANGES) as publisher:
             report = OutboxRelay(served.engine, publisher).relay()
         assert report.failures == 0 and report.messages == len(ours)
 

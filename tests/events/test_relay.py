@@ -7,7 +7,6 @@ import socket
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,11 +20,10 @@ from beat.store.instagram import upsert_instagram
 from beat.store.outbox import Outbox, OutboxMessage
 from beat.store.queue import Completion, Failure, RequestQueue
 from providers.model import InstagramPost, InstagramProfile
+from tests.events.support import AMQP_URL, publisher, wait_for_rabbit
 
 pytestmark = pytest.mark.rabbitmq
 
-AMQP_URL = "amqp://guest:guest@127.0.0.1:5672//"
-ROUTING_KEYS = ("scrape_request_log_events", "profile_log_events", "post_log_events")
 PAYLOAD_KEYS = {
     "scrape_request_log_events": {
         "event_id", "scl_id", "flow", "platform", "params", "status", "priority", "reason",
@@ -40,27 +38,6 @@ PAYLOAD_KEYS = {
         "event_timestamp", "metrics", "dimensions",
     },
 }  # fmt: skip
-
-
-@pytest.fixture
-def bound_queues() -> Iterator[dict[str, Queue]]:
-    """A durable queue per routing key, bound to beat.dx as downstream consumers do."""
-    exchange = Exchange("beat.dx", type="topic", durable=True)
-    suffix = uuid.uuid4().hex[:8]
-    queues = {
-        key: Queue(
-            f"test_{key}_{suffix}", exchange, routing_key=key, durable=True, auto_delete=False
-        )
-        for key in ROUTING_KEYS
-    }
-    with Connection(AMQP_URL) as conn:
-        for queue in queues.values():
-            queue(conn.channel()).declare()
-    yield queues
-    wait_for_rabbit()
-    with Connection(AMQP_URL) as conn:
-        for queue in queues.values():
-            queue(conn.channel()).delete()
 
 
 def consume(queues: dict[str, Queue]) -> dict[str, list[dict]]:
@@ -96,10 +73,12 @@ def expected_messages(engine: Engine) -> list[OutboxMessage]:
     return Outbox(engine).pending_events(limit=10_000)
 
 
-def test_payload_keys_per_routing_key(engine: Engine, bound_queues: dict[str, Queue]) -> None:
+def test_payload_keys_per_routing_key(
+    engine: Engine, exchanges: dict[str, str], bound_queues: dict[str, Queue]
+) -> None:
     total = make_events(engine)
-    with KombuPublisher(AMQP_URL) as publisher:
-        report = OutboxRelay(engine, publisher).relay()
+    with publisher(exchanges) as relay_publisher:
+        report = OutboxRelay(engine, relay_publisher).relay()
     assert (report.messages, report.failures) == (total, 0)
     received = consume(bound_queues)
     assert sum(len(v) for v in received.values()) == total
@@ -122,48 +101,36 @@ def port_open(port: int) -> bool:
         return False
 
 
-def wait_for_rabbit(seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            with Connection(AMQP_URL, connect_timeout=1) as conn:
-                conn.ensure_connection(max_retries=1)
-                return
-        except Exception:
-            time.sleep(0.5)
-    raise RuntimeError("RabbitMQ did not come back")
-
-
 class StopsBrokerMidway(KombuPublisher):
     """Publishes normally until `after` messages, then stops RabbitMQ under its own feet."""
 
-    def __init__(self, url: str, after: int) -> None:
-        super().__init__(url)
+    def __init__(self, url: str, after: int, exchanges: dict[str, str]) -> None:
+        super().__init__(url, exchanges=exchanges)
         self.after, self.sent = after, 0
 
-    def _publish_one(self, producer, message) -> None:  # type: ignore[no-untyped-def]
+    def _publish_one(self, producer, message, timeout) -> None:  # type: ignore[no-untyped-def]
         if self.sent == self.after:
             subprocess.run(["rabbitmqctl", "stop_app"], check=True, capture_output=True)
-        super()._publish_one(producer, message)
+        super()._publish_one(producer, message, timeout)
         self.sent += 1
 
 
 @pytest.mark.slow
 def test_broker_outage_mid_relay_loses_nothing(
-    engine: Engine, bound_queues: dict[str, Queue]
+    engine: Engine, exchanges: dict[str, str], bound_queues: dict[str, Queue]
 ) -> None:
     make_events(engine, requests=40)
     expected = {m.event_id for m in expected_messages(engine)}
     try:
-        with StopsBrokerMidway(AMQP_URL, after=25) as publisher:
-            first = OutboxRelay(engine, publisher, rows_per_pass=2).relay()
+        with StopsBrokerMidway(AMQP_URL, after=25, exchanges=exchanges) as stopping:
+            first = OutboxRelay(engine, stopping, rows_per_pass=2).relay()
         assert first.failures == 1 and first.messages < len(expected)
         assert Outbox(engine).pending_events(limit=10_000), "unsent events wait in the outbox"
     finally:
         subprocess.run(["rabbitmqctl", "start_app"], check=True, capture_output=True)
         wait_for_rabbit()
-    with KombuPublisher(AMQP_URL) as publisher:
-        second = OutboxRelay(engine, publisher).relay()
+    with publisher(exchanges) as relay_publisher:
+        second = OutboxRelay(engine, relay_publisher).relay()
     assert second.failures == 0
     received = consume(bound_queues)
     ids = [p["event_id"] for payloads in received.values() for p in payloads]
@@ -191,7 +158,9 @@ def test_unreachable_broker_keeps_events(engine: Engine) -> None:
     assert len(expected_messages(engine)) == total
 
 
-def test_trace_events_reach_identity_dx_without_secrets(engine: Engine) -> None:
+def test_trace_events_reach_identity_dx_without_secrets(
+    engine: Engine, exchanges: dict[str, str]
+) -> None:
     from beat.events.trace import trace_events
     from beat.store.outbox import write_events
     from providers.http import HttpCall, redact_headers, redact_url
@@ -207,7 +176,7 @@ def test_trace_events_reach_identity_dx_without_secrets(engine: Engine) -> None:
         write_events(conn, trace_events([call]))
     queue = Queue(
         f"test_trace_{uuid.uuid4().hex[:8]}",
-        Exchange("identity.dx", type="topic", durable=True),
+        Exchange(exchanges["identity.dx"], type="direct", durable=True),
         routing_key="trace_log",
         durable=True,
         auto_delete=False,
@@ -215,8 +184,8 @@ def test_trace_events_reach_identity_dx_without_secrets(engine: Engine) -> None:
     with Connection(AMQP_URL) as conn:
         queue(conn.channel()).declare()
     try:
-        with KombuPublisher(AMQP_URL) as publisher:
-            assert OutboxRelay(engine, publisher).relay().messages == 1
+        with publisher(exchanges) as relay_publisher:
+            assert OutboxRelay(engine, relay_publisher).relay().messages == 1
         [payload] = consume({"trace_log": queue})["trace_log"]
     finally:
         with Connection(AMQP_URL) as conn:

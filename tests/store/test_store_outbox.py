@@ -56,6 +56,7 @@ def test_every_transition_writes_one_event(make_queue: Callable[..., RequestQueu
     queue.fail([Failure(failed, 1, "timeout", True)])  # retry
     db.set_times([failed], run_after=ago(1))
     queue.claim_batch([FLOW], 5, batch_id="b2")
+    queue.adopt_batch("b2", "run-2")  # a run started on it: the lapse is a real attempt
     db.set_times([failed], lease_expires_at=ago(1))
     queue.release_expired_leases()  # attempt 2 of 2: FAILED
 

@@ -229,6 +229,7 @@ def test_lease_expiry_requeues_and_fences_the_stale_worker(
     queue = make_queue(lease_seconds=0.2)
     made = queue.enqueue(FLOW, "instagram", {}).id
     stale = claim_one(queue, batch="worker-a")
+    queue.adopt_batch("worker-a", "run-a")  # a run started on it: the lapse counts
 
     assert queue.release_expired_leases().requeued_ids == ()  # lease still running
     db.set_times([made], lease_expires_at=ago(1))
@@ -274,6 +275,7 @@ def test_reaper_fails_rows_out_of_attempts(make_queue: Callable[..., RequestQueu
     queue = make_queue()
     made = queue.enqueue(FLOW, "instagram", {}, max_attempts=1).id
     claim_one(queue)
+    queue.adopt_batch("b1", "run-1")
     db.set_times([made], lease_expires_at=ago(1))
     reaped = queue.release_expired_leases()
     assert reaped.failed_ids == (made,) and reaped.requeued_ids == ()
