@@ -67,7 +67,7 @@ def load_deployment(environ: Mapping[str, str] | None = None) -> Deployment:
         return Deployment(
             name="openai-sandbox",
             base_url=f"{sandbox.rstrip('/')}/openai/v1",
-            requests_per_minute=5400,
+            requests_per_minute=54_000,
             tokens_per_minute=1_800_000,
         )
     return Deployment()
