@@ -21,9 +21,9 @@ test: $(STAMP) services
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q
 
-## ui: Dagster's UI on the instance the demo used
+## ui: Dagster's UI on the demo's world (its instance and settings, providers = a local sandbox)
 ui: $(STAMP)
-	DAGSTER_HOME=$(CURDIR)/.beat/dagster $(BIN)/dagster dev -w workspace.yaml
+	$(BIN)/python -m beat.ui
 
 services:
 	bash scripts/ensure-services.sh
@@ -35,6 +35,9 @@ bench: $(STAMP) services
 	$(BIN)/python bench/media_bench.py
 	$(BIN)/python bench/gpt_bench.py
 	$(BIN)/python bench/read_api_bench.py
+	$(BIN)/python bench/youtube_bench.py
+	$(BIN)/python bench/shopify_bench.py
+	$(BIN)/python bench/export_bench.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy
@@ -42,5 +45,6 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff check --fix . && $(BIN)/ruff format .
 
+## clean: everything the demo and the UI stored (.beat: databases, objects, events, instance)
 clean:
 	rm -rf .beat

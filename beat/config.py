@@ -27,6 +27,7 @@ PRODUCTION_BASE_URLS = {
     "youtube138": "https://youtube138.p.rapidapi.com",
     "yt-v31": "https://youtube-v31.p.rapidapi.com",
     "yt-search": "https://youtube-v311.p.rapidapi.com",
+    "yt-shorts": "https://www.youtube.com",
     # {host} is the store's own host (foo.myshopify.com, or its domain).
     "shopify": "https://{host}",
     "shopify-storefront": "https://{host}",

@@ -15,6 +15,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -22,6 +23,7 @@ from aiohttp import web
 from sqlalchemy import func, select
 
 from beat.config import Settings, load_settings
+from beat.pipeline import demo_requests
 from sandbox import RATE_LIMITS_FILE, sandbox_credentials
 
 
@@ -31,6 +33,7 @@ class LocalServices:
 
     sandbox_url: str = ""
     api_url: str = ""
+    media_size_cap: int | None = None
 
     def start(self, queue: Any, token: str) -> None:
         self._loop = asyncio.new_event_loop()
@@ -40,8 +43,11 @@ class LocalServices:
     async def _start(self, queue: Any, token: str) -> None:
         from beat.intake.api import build_api
         from sandbox.app import start_sandbox
+        from sandbox.cdn import CdnConfig
 
-        self._sandbox = await start_sandbox(cdn=True)  # media URLs point at its signed CDN
+        # Media URLs point at its signed CDN, each file at most 16 kB (disk, not realism).
+        cdn = CdnConfig(rewrite_urls=True, size_cap=self.media_size_cap)
+        self._sandbox = await start_sandbox(cdn=cdn)
         self.sandbox_url = self._sandbox.url
         self._runner = web.AppRunner(build_api(queue, token=token), access_log=None)
         await self._runner.setup()
@@ -73,6 +79,8 @@ def demo_phases(engine: Any, requests: int, source: str) -> list[tuple[str, Any]
     return [
         ("profiles", lambda: profile_requests(requests, source)),
         ("posts", lambda: post_requests(engine, max(10, requests // 10), source)),
+        ("youtube", lambda: demo_requests.youtube_requests(source)),
+        ("shopify", lambda: demo_requests.shopify_requests(source)),
         ("gpt", lambda: gpt_requests(engine, source)),
     ]
 
@@ -160,6 +168,32 @@ concurrency:
 """
 
 
+#: What `make ui` must share with the demo (never the API token or provider secrets).
+DEMO_SETTINGS = (
+    "BEAT_DATABASE_URL",
+    "BEAT_OBJECT_STORE",
+    "BEAT_S3_ENDPOINT_URL",
+    "BEAT_BROKER_URL",
+    "BEAT_REDIS_URL",
+    "BEAT_RATE_LIMITS",
+    "BEAT_LIMITER_WAIT_SECONDS",
+    "BEAT_MEDIA_FROM_BATCHES",
+    "BEAT_PARTITIONS_START",
+)
+
+
+def save_demo_settings(settings: Settings) -> None:
+    """The settings this demo ran with, for `make ui` and the README's CLI examples (the
+    sandbox URL is not kept: `make ui` starts its own sandbox)."""
+    from beat.ui import write_demo_env
+
+    kept = {key: os.environ[key] for key in DEMO_SETTINGS if os.environ.get(key)}
+    write_demo_env(
+        settings.home,
+        {**kept, "BEAT_HOME": str(settings.home), "DAGSTER_HOME": str(settings.dagster_home)},
+    )
+
+
 def prepare_dagster_home(settings: Settings) -> None:
     home = settings.dagster_home
     home.mkdir(parents=True, exist_ok=True)
@@ -169,13 +203,31 @@ def prepare_dagster_home(settings: Settings) -> None:
     os.environ["DAGSTER_HOME"] = str(home)
 
 
-def status_line(queue: Any) -> str:
-    counts = queue.count_by_status()
+def status_line(engine: Any, source: str, since: Any) -> str:
+    """This invocation's requests by status: the ones it submitted, and the media they queued."""
+    from beat.store.models import scrape_request_log
+
+    log = scrape_request_log.c
+    mine = (log.source == source) | ((log.flow == "asset_upload_flow") & (log.created_at >= since))
+    with engine.connect() as conn:
+        counts = dict(
+            conn.execute(select(log.status, func.count()).where(mine).group_by(log.status)).all()
+        )
     order = ("PENDING", "PROCESSING", "COMPLETE", "FAILED", "EXPIRED")
     return "  ".join(f"{name.lower()} {counts.get(name, 0)}" for name in order)
 
 
-def print_summary(engine: Any, source: str, runs: int, seconds: float) -> None:
+def print_summary(
+    engine: Any,
+    source: str,
+    since: Any,
+    runs: int,
+    failed_runs: int,
+    seconds: float,
+    rows: Counter[str],
+) -> None:
+    """What this invocation did (its requests, the rows its runs wrote, the media they
+    queued); table sizes, which include earlier demos, are labelled all-time."""
     from beat.store.models import instagram_account, instagram_post, scrape_request_log
 
     log = scrape_request_log.c
@@ -202,24 +254,25 @@ def print_summary(engine: Any, source: str, runs: int, seconds: float) -> None:
         media = dict(
             conn.execute(
                 select(log.status, func.count())
-                .where(log.flow == "asset_upload_flow")
+                .where(log.flow == "asset_upload_flow", log.created_at >= since)
                 .group_by(log.status)
             ).all()
         )
         accounts = conn.execute(select(func.count()).select_from(instagram_account)).scalar_one()
         posts = conn.execute(select(func.count()).select_from(instagram_post)).scalar_one()
     complete = by_status.get("COMPLETE", 0)
-    print("\nsummary")
+    print("\nsummary of this run of the demo")
     print(f"  requests submitted  {sum(by_flow.values())}  {by_flow}")
-    print(f"  batch runs          {runs}")
+    print(f"  batch runs          {runs} ({failed_runs} failed, their requests handed back)")
     print(f"  complete / failed   {complete} / {by_status.get('FAILED', 0)}")
-    print(f"  rows                instagram_account {accounts}, instagram_post {posts}")
+    print(f"  rows written        {dict(rows)}")
     print(f"  provider mix        {providers}")
     for reason, count in reasons[:5]:
         print(f"  failed x{count:<4}       {(reason or '')[:100]}")
-    print(f"  media requests      {media}  (pictures and post media, under .beat/objects/assets)")
+    print(f"  media queued        {media}  (pictures and post media, under .beat/objects/assets)")
     done = complete + sum(media.values())
     print(f"  throughput          {done / seconds:.1f} requests/s over {seconds:.1f} s (media too)")
+    print(f"  all-time tables     instagram_account {accounts}, instagram_post {posts}")
 
 
 def gpt_summary(engine: Any) -> str:
@@ -261,7 +314,7 @@ def run_demo(requests: int = 300, fault_rate: float = 0.1) -> int:
     upgrade(engine)
     save_credentials(engine, sandbox_credentials())
     token = secrets.token_urlsafe(24)
-    services = LocalServices()
+    services = LocalServices(media_size_cap=16_000)
     services.start(RequestQueue(engine), token)
     os.environ["BEAT_SANDBOX_URL"] = services.sandbox_url
     # The providers' own rate specs stay; the global budget that guards paid quotas is
@@ -272,6 +325,7 @@ def run_demo(requests: int = 300, fault_rate: float = 0.1) -> int:
     os.environ.setdefault("BEAT_LIMITER_WAIT_SECONDS", "2")
     # The sandbox CDN is on loopback, which the media fetcher refuses unless allowed by name.
     os.environ["BEAT_MEDIA_ALLOW_ENDPOINTS"] = services.sandbox_url
+    save_demo_settings(settings)
     print(f"beat demo: sandbox {services.sandbox_url}, intake API {services.api_url}")
     print(f"  app database {settings.database_url}\n  dagster home {settings.dagster_home}")
     print(
@@ -288,16 +342,21 @@ def run_demo(requests: int = 300, fault_rate: float = 0.1) -> int:
         defs = build_definitions(load_settings())
         queue = RequestQueue(engine)
 
+        source = f"demo-{int(time.time())}"
+        since = datetime.now(UTC) - timedelta(seconds=1)
+        rows: Counter[str] = Counter()
+
         def progress(request: dg.RunRequest, result: dg.ExecuteInProcessResult) -> None:
-            meta = batch_metadata(result)
+            meta = batch_metadata(result)  # the run's own batch, not the day
+            rows.update(meta.get("rows_by_kind") or {})
             print(
                 f"  run {request.tags['beat/batch_id']}: {meta.get('requests')} requests "
-                f"in {meta.get('duration_seconds')} s  |  {status_line(queue)}",
+                f"in {meta.get('duration_seconds')} s  |  this demo's requests: "
+                f"{status_line(engine, source, since)}",
                 flush=True,
             )
 
-        source = f"demo-{int(time.time())}"
-        runs, seconds = 0, 0.0
+        runs, failed_runs, seconds = 0, 0, 0.0
         with dg.DagsterInstance.get() as instance:
             for title, batch in demo_phases(engine, requests, source):
                 submitted = batch()
@@ -307,8 +366,9 @@ def run_demo(requests: int = 300, fault_rate: float = 0.1) -> int:
                     defs, instance, queue, list(FAMILIES.values()), on_run=progress
                 )
                 runs, seconds = runs + report.runs, seconds + report.seconds
+                failed_runs += report.failed_runs
             health = show_provider_health(defs, instance)
-        print_summary(engine, source, runs, seconds)
+        print_summary(engine, source, since, runs, failed_runs, seconds, rows)
         print(f"  gpt attributes      {gpt_summary(engine)}  (assets in group gpt)")
         print(f"  credentials         {health}  (asset provider_health in the UI)")
         print("\nSee the runs and materializations: make ui  (then open http://127.0.0.1:3000)")

@@ -7,6 +7,7 @@ import dagster as dg
 from beat.config import Settings, load_settings
 from beat.flows import FAMILIES
 from beat.limits import fetches_within, load_specs
+from beat_dagster.assets.batches import REBUILD_JOBS
 from beat_dagster.assets.gpt import gpt_batch, gpt_batch_job
 from beat_dagster.assets.instagram import instagram_batch, instagram_batch_job
 from beat_dagster.assets.media import media, media_batch_job
@@ -14,6 +15,13 @@ from beat_dagster.assets.providers import (
     provider_health,
     provider_health_job,
     provider_health_schedule,
+)
+from beat_dagster.assets.shopify import shopify_batch, shopify_batch_job
+from beat_dagster.assets.youtube import (
+    youtube_batch,
+    youtube_batch_job,
+    youtube_exports,
+    youtube_exports_job,
 )
 from beat_dagster.resources import (
     BrokerResource,
@@ -31,6 +39,9 @@ from beat_dagster.sensors.outbox import outbox_relay_sensor
 BATCH_FAMILIES = {
     "instagram": (instagram_batch, instagram_batch_job),
     "media": (media, media_batch_job),
+    "youtube": (youtube_batch, youtube_batch_job),
+    "youtube_exports": (youtube_exports, youtube_exports_job),
+    "shopify": (shopify_batch, shopify_batch_job),
     "gpt": (gpt_batch, gpt_batch_job),
 }
 
@@ -52,7 +63,8 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     ]
     return dg.Definitions(
         assets=[*(assets for assets, _ in BATCH_FAMILIES.values()), provider_health],
-        jobs=[*batch_jobs.values(), provider_health_job],
+        # Batch jobs are launched by their sensors; rebuild jobs are what operators backfill.
+        jobs=[*batch_jobs.values(), *REBUILD_JOBS.values(), provider_health_job],
         schedules=[provider_health_schedule],
         # Materializations launched from the UI run in-process too (a process per step costs
         # 8-20 s here and buys nothing: the work is concurrent inside one asyncio loop).

@@ -84,6 +84,9 @@ class CdnConfig:
     ttl_days: int = 3
     #: Share of rewritten URLs that are already expired (chosen per file, deterministically).
     expired_share: float = 0.0
+    #: Largest body a rewritten URL asks for (None: each file's plausible size); the demo caps
+    #: it so a few thousand pictures and videos stay a few dozen MB on disk.
+    size_cap: int | None = None
     #: Requests by outcome: served, expired, bad_signature, redirect, html, status, not_found.
     answers: Counter[str] = field(default_factory=Counter)
 
@@ -113,6 +116,9 @@ class CdnConfig:
             expires = self.fresh_expiry()
         path = f"/cdn/{kind}/{file}"
         params = {"oe": format(expires, "x"), **(extra or {})}
+        stem, _, ext = file.rpartition(".")
+        if size is None and self.size_cap is not None and ext in ("jpg", "png", "webp", "mp4"):
+            size = min(default_size(kind, stem, ext), self.size_cap)
         if size is not None:
             params["size"] = str(size)
         params["sig"] = self.signature(path, params)

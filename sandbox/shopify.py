@@ -345,6 +345,64 @@ def _fulfillments(oid: int, name: str, rng: random.Random, created: str) -> list
     ]
 
 
+def _refunds(oid: int, financial: str, total: Decimal, created: str) -> list[dict[str, Any]]:
+    """Refunds as the Admin API nests them: the amounts are in the refund transactions."""
+    if financial not in ("refunded", "partially_refunded"):
+        return []
+    amount = (
+        total if financial == "refunded" else (total * Decimal("0.3")).quantize(Decimal("0.01"))
+    )
+    refund_id = 8_800_000_000_000 + oid % 10**9
+    transaction = {
+        "id": refund_id + 1,
+        "order_id": oid,
+        "kind": "refund",
+        "status": "success",
+        "amount": _money(amount),
+        "gateway": "shopify_payments",
+        "created_at": created,
+    }
+    return [
+        {"id": refund_id, "order_id": oid, "created_at": created, "transactions": [transaction]}
+    ]
+
+
+def _customer_data(oid: int, facts: StoreFacts, rng: random.Random) -> dict[str, Any]:
+    """The shopper's personal data a real order carries: beat must not keep any of it."""
+    first, last = rng.choice(("Ana", "Ben", "Chloe", "Dev")), rng.choice(("Silva", "Okafor", "Lee"))
+    email = f"{first.lower()}.{last.lower()}{oid % 997}@example.com"
+    phone = f"+1555{oid % 10**7:07d}"
+    address = {
+        "first_name": first,
+        "last_name": last,
+        "address1": f"{oid % 900 + 100} Main St",
+        "city": "Springfield",
+        "zip": f"{oid % 90000 + 10000}",
+        "country_code": "US",
+        "phone": phone,
+        "name": f"{first} {last}",
+    }
+    return {
+        "email": email,
+        "contact_email": email,
+        "phone": phone,
+        "browser_ip": f"203.0.113.{oid % 250}",
+        "client_details": {"browser_ip": f"203.0.113.{oid % 250}", "user_agent": "Mozilla/5.0"},
+        "order_status_url": f"https://{facts.name}.myshopify.com/{oid}/orders/"
+        f"{oid:x}/authenticate?key={oid * 7919:x}",
+        "billing_address": address,
+        "shipping_address": address,
+        "customer": {
+            "id": 6_000_000_000_000 + oid % 10**6,
+            "email": email,
+            "first_name": first,
+            "last_name": last,
+            "phone": phone,
+            "default_address": address,
+        },
+    }
+
+
 def _order_status(facts: StoreFacts, index: int) -> tuple[str, bool]:
     """(financial status, cancelled?): its own seed, so filtering needs no full order."""
     rng = random.Random(f"{facts.name}:status:{index}")
@@ -367,6 +425,10 @@ def order_at(facts: StoreFacts, index: int, reference: int) -> dict[str, Any]:
     financial, cancelled = _order_status(facts, index)
     money = {"amount": _money(total), "currency_code": facts.currency}
     handle = items[0]["title"].lower().replace(" ", "-")
+    refunds = _refunds(oid, financial, total, created)
+    refunded = sum((Decimal(t["amount"]) for r in refunds for t in r["transactions"]), Decimal(0))
+    current = total - refunded
+    current_money = {"amount": _money(current), "currency_code": facts.currency}
     return {
         "id": oid,
         "admin_graphql_api_id": f"gid://shopify/Order/{oid}",
@@ -391,6 +453,14 @@ def order_at(facts: StoreFacts, index: int, reference: int) -> dict[str, Any]:
         "total_discounts": "0.00",
         "total_price": _money(total),
         "total_price_set": {"shop_money": money, "presentment_money": money},
+        # What the merchant is owed now: Shopify keeps it current through refunds and edits.
+        "current_total_price": _money(current),
+        "current_total_price_set": {
+            "shop_money": current_money,
+            "presentment_money": current_money,
+        },
+        "refunds": refunds,
+        **_customer_data(oid, facts, rng),
         "tags": "",
         "test": False,
         "line_items": items,
@@ -631,13 +701,16 @@ def _orders_query(request: web.Request, store: str) -> _OrdersQuery | _Answer:
     if status not in _STATUSES:
         return _error_answer(400, {"status": ["is not included in the list"]})
     bounds = []
-    for name in ("created_at_min", "created_at_max"):
+    for name in ("created_at_min", "created_at_max", "updated_at_min"):
         value = query.get(name)
         seconds = _timestamp(value) if value is not None else None
         if value is not None and seconds is None:
             return _error_answer(400, {name: ["must be a valid ISO 8601 date"]})
         bounds.append(seconds)
-    return _OrdersQuery(status, bounds[0], bounds[1], limit, None, "next")
+    # Emulated orders are never edited (updated_at == created_at), so updated_at_min is one
+    # more lower bound on the creation time.
+    lows = [b for b in (bounds[0], bounds[2]) if b is not None]
+    return _OrdersQuery(status, max(lows) if lows else None, bounds[1], limit, None, "next")
 
 
 def _page_window(q: _OrdersQuery, ids: list[int]) -> tuple[int, int]:

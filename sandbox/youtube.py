@@ -222,6 +222,8 @@ class VideoFacts:
     views: int
     likes: int | None
     comments: int | None
+    #: Served in the Shorts player (youtube.com/shorts/{id} answers 200, not a redirect).
+    short: bool = False
 
 
 def _video_count(rng: random.Random) -> int:
@@ -273,7 +275,8 @@ def video_facts(channel: ChannelFacts, index: int) -> VideoFacts:
         channel.latest_upload - index * channel.spacing - rng.randint(0, channel.spacing // 3)
     )
     short = rng.random() < 0.3
-    duration = rng.randint(8, 60) if short else rng.randint(61, 5400)
+    # Shorts last up to three minutes (YouTube, October 2024): duration alone cannot tell.
+    duration = rng.randint(8, 180) if short else rng.randint(30, 5400)
     views = int(10 ** rng.uniform(1, 6.5))
     words = [
         channel.topic,
@@ -297,6 +300,7 @@ def video_facts(channel: ChannelFacts, index: int) -> VideoFacts:
         views=views,
         likes=None if rng.random() < 0.1 else views // rng.randint(15, 60),
         comments=None if rng.random() < 0.05 else views // rng.randint(100, 900),
+        short=short,
     )
 
 
@@ -1100,7 +1104,7 @@ def _yt138_videos_body(request: web.Request) -> bytes | web.Response:
     now = int(time.time())
     contents = [_yt138_listing_entry(video_facts(channel, i), now) for i in range(offset, end)]
     cursor = _yt138_cursor(channel_id, end) if end < channel.video_count else None
-    return _dumps({"contents": contents, "cursor": cursor})
+    return _dumps({"contents": contents, "cursorNext": cursor})
 
 
 def _yt138_video_body(request: web.Request) -> bytes | web.Response:
@@ -1195,6 +1199,9 @@ def register(app: web.Application, state: SandboxState) -> None:
     for path, kind, body in v31:
         _add_get(app, path, _data_api_handler(V31_STYLE, _rapid_key, kind, body))
 
+    from sandbox import youtube_shorts
+
+    youtube_shorts.register(app, state)
     _add_get(
         app,
         "/yt-search/search/",

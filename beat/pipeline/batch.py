@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 
 #: Builds the family's crawler on the run's HTTP session.
 CrawlerFactory = Callable[[aiohttp.ClientSession], Any]
+#: Told the batch's figures so far, every `progress_interval_seconds` while it runs.
+ProgressHook = Callable[["BatchReport", float], None]
 
 
 @dataclass
@@ -57,6 +59,16 @@ class BatchReport:
     duration_seconds: float = 0.0
     #: Per item kind, the family's own figures (``FamilyPipeline.tally``).
     details: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def progress(self, elapsed_seconds: float) -> str:
+        """One line for an operator watching a long run."""
+        settled = self.completed + self.failed
+        rate = settled / elapsed_seconds if elapsed_seconds else 0.0
+        return (
+            f"{settled}/{self.requests} settled ({self.completed} completed, {self.failed} "
+            f"failed), {self.retried} to retry, {self.deferred} deferred by rate limits, "
+            f"{rate:.1f} requests/s over {elapsed_seconds:.0f} s"
+        )
 
     @property
     def failure_rate(self) -> float:
@@ -156,6 +168,8 @@ class BatchRunner:
         flush_size: int = 200,
         flush_interval_seconds: float = 0.5,
         enqueue_media: bool = False,
+        on_progress: ProgressHook | None = None,
+        progress_interval_seconds: float = 5.0,
         write_patience_seconds: float | None = None,
     ) -> None:
         self.queue = queue
@@ -168,6 +182,8 @@ class BatchRunner:
         self.flush_size = flush_size
         self.flush_interval = flush_interval_seconds
         self.enqueue_media = enqueue_media
+        self.on_progress = on_progress
+        self.progress_interval = progress_interval_seconds
         # How long the writer retries a chunk while the database is away: well inside the
         # lease, so the rows are still ours when it comes back.
         self.write_patience = (
@@ -185,6 +201,7 @@ class BatchRunner:
         results: asyncio.Queue[Processed | None] = asyncio.Queue()
         keeper = asyncio.create_task(self._keep_leases(batch_id, run_id))
         writer = asyncio.create_task(self._write(results, report, batch_id, run_id, day))
+        reporter = asyncio.create_task(self._report_progress(report, started))
         fetching: asyncio.Future[Any] | None = None
         try:
             connector = aiohttp.TCPConnector(limit=self.concurrency, ttl_dns_cache=300)
@@ -214,6 +231,7 @@ class BatchRunner:
             raise
         finally:
             keeper.cancel()
+            reporter.cancel()
         report.duration_seconds = time.perf_counter() - started
         return report
 
@@ -253,6 +271,14 @@ class BatchRunner:
                 defer = _defer_seconds(exc)
                 processed = Processed(claim, error=reason, retryable=retryable, defer_seconds=defer)
                 await results.put(processed)
+
+    async def _report_progress(self, report: BatchReport, started: float) -> None:
+        """Every few seconds, the figures so far (per item would flood the run's log)."""
+        if self.on_progress is None:
+            return
+        while True:
+            await asyncio.sleep(self.progress_interval)
+            self.on_progress(report, time.perf_counter() - started)
 
     async def _keep_leases(self, batch_id: str, run_id: str) -> None:
         interval = max(1.0, self.queue.lease_seconds / 3)

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 
 from beat.store.queue import RequestQueue
 from providers.http import RawResponse
@@ -53,6 +54,8 @@ FamilyWriter = Callable[[Connection, Sequence[FlowOutcome], WriteContext], None]
 Reparser = Callable[[dict[str, Any]], FlowOutcome]
 #: Adds a chunk's outcomes to the run's per-kind metadata (tokens, cost, ...), in place.
 Tally = Callable[[dict[str, dict[str, Any]], Sequence[FlowOutcome]], None]
+#: A family's own figures of one UTC day, by kind (read from its tables), for partition metadata.
+DayMetadata = Callable[[Engine, date], dict[str, dict[str, Any]]]
 
 
 def _handle_of(params: dict[str, Any]) -> str | None:
@@ -72,3 +75,5 @@ class FamilyPipeline:
     target_of: Callable[[dict[str, Any]], str | None] = _handle_of
     #: Family-specific figures for each kind's materialization metadata, if any.
     tally: Tally | None = None
+    #: Family-specific figures of a day for each kind's partition metadata, if any.
+    day_metadata: DayMetadata | None = None

@@ -23,7 +23,7 @@ from sqlalchemy import Connection
 
 from beat.flows import FLOWS, flows_of_family
 from beat.pipeline.family import FamilyPipeline, FlowHandler, FlowOutcome, WriteContext
-from beat.store.gpt import upsert_gpt_attributes
+from beat.store.gpt import day_metadata, upsert_gpt_attributes
 from beat.store.queue import NewRequest
 from providers.http import RawResponse
 from providers.llm import Asked, GptCrawler, Prompt, price_table, prompt_book, replay
@@ -209,4 +209,5 @@ PIPELINE = FamilyPipeline(
     reparse=reparse_gpt,
     target_of=lambda params: None,  # no per-handle scrape limit: the deployment's limits apply
     tally=tally_gpt,
+    day_metadata=day_metadata,
 )

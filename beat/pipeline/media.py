@@ -6,6 +6,7 @@ import hashlib
 import time
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import Connection, Engine
 
@@ -25,11 +26,12 @@ from providers.model import InstagramPost, InstagramProfile
 def media_requests(
     profiles: Sequence[InstagramProfile], posts: Sequence[InstagramPost]
 ) -> list[NewRequest]:
-    """asset_upload_flow requests for a batch's media. The idempotency key holds the URL's
-    hash, so a URL already queued (or done) is not queued again."""
+    """asset_upload_flow requests for a batch's media. The idempotency key holds the hash of
+    the URL's path: a file already queued (or done) is not queued again, though CDNs sign
+    each answer's URL anew (query string) and may serve it from another host."""
     requests = []
     for item in media_items_from(profiles, posts):
-        digest = hashlib.sha256(item.original_url.encode()).hexdigest()[:24]
+        digest = hashlib.sha256(urlsplit(item.original_url).path.encode()).hexdigest()[:24]
         params = {
             "entity_type": item.entity_type,
             "entity_id": item.entity_id,

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, and_, select
+from sqlalchemy import Connection, Engine, and_, func, select
 
 from beat.store.db import dialect_insert
 from beat.store.models_gpt import gpt_attribute
@@ -99,6 +100,53 @@ def flatten_answer(answer: Mapping[str, Any]) -> tuple[dict[str, float], dict[st
         elif value is not None and key != "handle":
             dimensions[key] = str(value)
     return metrics, dimensions
+
+
+def day_metadata(engine: Engine, day: date) -> dict[str, dict[str, Any]]:
+    """Per prompt, what was answered on this UTC day (by ``answered_at``): answers, failures
+    by reason, re-asks, tokens, cost, prompt versions and models; read from the table, so a
+    partition shows its day whichever runs did the work."""
+    from beat.pipeline.daily import day_bounds
+
+    c = gpt_attribute.c
+    start, end = day_bounds(day)
+    query = (
+        select(
+            c.prompt,
+            c.prompt_version,
+            c.status,
+            c.model,
+            func.count(),
+            func.sum(c.asks),
+            func.sum(c.prompt_tokens),
+            func.sum(c.completion_tokens),
+            func.sum(c.cost_usd),
+        )
+        .where(c.answered_at >= start, c.answered_at < end)
+        .group_by(c.prompt, c.prompt_version, c.status, c.model)
+    )
+    with engine.connect() as conn:
+        groups = conn.execute(query).all()
+    out: dict[str, dict[str, Any]] = {}
+    for prompt, version, status, model, count, asks, p_tokens, c_tokens, cost in groups:
+        d = out.setdefault(prompt, {
+            "day_answers": 0, "day_unusable_answers": {}, "day_reasks": 0,
+            "day_prompt_tokens": 0, "day_completion_tokens": 0, "day_cost_usd": Decimal(0),
+            "day_answered_by_version": {}, "day_models": {},
+        })  # fmt: skip
+        d["day_answers"] += count
+        if status != "ok":
+            d["day_unusable_answers"][status] = d["day_unusable_answers"].get(status, 0) + count
+        d["day_reasks"] += int(asks or 0) - count
+        d["day_prompt_tokens"] += int(p_tokens or 0)
+        d["day_completion_tokens"] += int(c_tokens or 0)
+        d["day_cost_usd"] += Decimal(cost or 0)
+        versions = d["day_answered_by_version"]
+        versions[version] = versions.get(version, 0) + count
+        d["day_models"][model] = d["day_models"].get(model, 0) + count
+    for d in out.values():
+        d["day_cost_usd"] = str(d["day_cost_usd"])  # exact: a float would round it
+    return out
 
 
 def answered_lookup(engine: Engine) -> Callable[[str, str, str, str], bool]:

@@ -157,6 +157,18 @@ Index(
     sqlite_where=_pending,
 )
 
+# Each partition's day figures (beat.pipeline.daily) count a family's requests settled that
+# day. Partial: a request enters it once, when it settles; the queue's hot updates of PENDING
+# and PROCESSING rows never touch it.
+SETTLED = "status IN ('COMPLETE', 'FAILED')"
+Index(
+    "ix_scrape_request_log_settled",
+    scrape_request_log.c.flow,
+    scrape_request_log.c.updated_at,
+    postgresql_where=text(SETTLED),
+    sqlite_where=text(SETTLED),
+)
+
 # One row holds `event_count` messages for one exchange and routing key, packed into the JSON
 # array `events` as `event_format` says; a relay publishes `OutboxRow.messages()`, never the
 # row (see beat.store.outbox). Packing the events of a batch transition into one row is what
@@ -293,5 +305,10 @@ beat_control = Table(
 )
 
 # Tables of other concerns, declared in modules of their own on the same metadata.
-from beat.store import models_gpt as _models_gpt  # noqa: E402, F401
-from beat.store import models_history  # noqa: E402, F401
+# YouTube and Shopify tables (helper "youtube").
+from beat.store import (  # noqa: E402, F401
+    models_gpt,
+    models_history,
+    models_shopify,
+    models_youtube,
+)

@@ -12,6 +12,7 @@ import aiohttp
 import dagster as dg
 
 from beat.flows import FAMILIES
+from beat.objects import ObjectStore
 from beat.pipeline.gpt import KINDS, PIPELINE
 from beat.store.gpt import answered_lookup
 from beat_dagster.assets.batches import build_batch_assets
@@ -41,6 +42,7 @@ def build_gpt_crawler(
     _session: aiohttp.ClientSession,
     credentials: CredentialSource,
     support: Any,
+    _store: ObjectStore,
 ) -> GptCrawler:
     # The deployment (endpoint, model, limits) is read from the environment at run time,
     # like every other setting of the code location (providers/llm/config.py).

@@ -23,5 +23,7 @@ instagram_batch, instagram_batch_job = build_batch_assets(
             kinds={"sql"},
         ),
     },
-    lambda resource, session, credentials, hook: resource.crawler(session, credentials, hook),
+    lambda resource, session, credentials, hook, _objects: resource.crawler(
+        session, credentials, hook
+    ),
 )

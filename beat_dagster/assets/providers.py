@@ -80,8 +80,18 @@ def _budget_rows(limits: list[Limit], available: dict[str, float]) -> list[dg.Ta
     group_name="providers",
     description="Credential health (ok / cooling / probing / dead) and rate-limit budgets.",
     check_specs=[
-        dg.AssetCheckSpec("no_dead_credentials", asset=PROVIDER_HEALTH),
-        dg.AssetCheckSpec("every_chained_provider_has_a_credential", asset=PROVIDER_HEALTH),
+        dg.AssetCheckSpec(
+            "no_dead_credentials",
+            asset=PROVIDER_HEALTH,
+            description="No credential is dead (a dead one is never used again until revived "
+            "with `beat credentials revive`).",
+        ),
+        dg.AssetCheckSpec(
+            "every_chained_provider_has_a_credential",
+            asset=PROVIDER_HEALTH,
+            description="Every provider of a fallback chain has a usable credential (one "
+            "without is always skipped).",
+        ),
     ],
 )
 def provider_health(

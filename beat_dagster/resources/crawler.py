@@ -4,16 +4,23 @@ import dagster as dg
 from providers.crawler import DEFAULT_CHAINS, InstagramCrawler
 from providers.credentials import CredentialSource
 from providers.engine import BeforeRequest
+from providers.shopify.crawler import DEFAULT_CHAINS as SHOPIFY_CHAINS
+from providers.shopify.crawler import ShopifyCrawler
+from providers.youtube.crawler import DEFAULT_CHAINS as YOUTUBE_CHAINS
+from providers.youtube.crawler import YouTubeCrawler
 
 
 class CrawlerResource(dg.ConfigurableResource):
-    """The multi-provider Instagram crawler: base URLs, fallback chains and timeouts are data.
+    """The multi-provider crawlers (Instagram, YouTube, Shopify): base URLs, fallback chains
+    and timeouts are data.
 
     A chain lists provider names in order; an entry "rocketapi=0.7,jotucker=0.3" is a weighted
     group whose order is drawn per fetch."""
 
     base_urls: dict[str, str]
     chains: dict[str, list[str]] = {k: list(v) for k, v in DEFAULT_CHAINS.items()}
+    youtube_chains: dict[str, list[str]] = {k: list(v) for k, v in YOUTUBE_CHAINS.items()}
+    shopify_chains: dict[str, list[str]] = {k: list(v) for k, v in SHOPIFY_CHAINS.items()}
     timeout_seconds: float = 10.0
     concurrency: int = 64
 
@@ -28,6 +35,36 @@ class CrawlerResource(dg.ConfigurableResource):
             credentials,
             base_urls=self.base_urls,
             chains=self.chains,
+            timeout_seconds=self.timeout_seconds,
+            before_request=before_request,
+        )
+
+    def youtube(
+        self,
+        session: aiohttp.ClientSession,
+        credentials: CredentialSource,
+        before_request: BeforeRequest | None = None,
+    ) -> YouTubeCrawler:
+        return YouTubeCrawler(
+            session,
+            credentials,
+            base_urls=self.base_urls,
+            chains=self.youtube_chains,
+            timeout_seconds=self.timeout_seconds,
+            before_request=before_request,
+        )
+
+    def shopify(
+        self,
+        session: aiohttp.ClientSession,
+        credentials: CredentialSource,
+        before_request: BeforeRequest | None = None,
+    ) -> ShopifyCrawler:
+        return ShopifyCrawler(
+            session,
+            credentials,
+            base_urls=self.base_urls,
+            chains=self.shopify_chains,
             timeout_seconds=self.timeout_seconds,
             before_request=before_request,
         )

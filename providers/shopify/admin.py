@@ -34,9 +34,12 @@ keeps 402/423 apart from 404.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlsplit
 
@@ -85,6 +88,8 @@ __all__ = [
     "admin_error",
     "call_limit",
     "order_from_json",
+    "redact_orders_page",
+    "scrub_personal_data",
     "utm_params",
 ]
 
@@ -190,6 +195,64 @@ def _shop_currency(obj: dict[str, Any], where: str) -> str | None:
     return opt_str(shop_money, "currency_code", f"{where}.total_price_set.shop_money")
 
 
+#: Keys that hold a shopper's personal data anywhere in an order (addresses, contact details,
+#: the IP, the order-status link whose ``key`` opens the order page, checkout tokens).
+PERSONAL_KEYS = frozenset(
+    {
+        "email", "contact_email", "phone", "billing_address", "shipping_address",
+        "default_address", "addresses", "browser_ip", "client_details", "order_status_url",
+        "token", "cart_token", "checkout_token", "note", "note_attributes", "destination",
+        "first_name", "last_name", "address1", "address2", "zip", "latitude", "longitude",
+    }
+)  # fmt: skip
+
+
+def scrub_personal_data(value: Any) -> Any:
+    """``value`` without personal data: those keys dropped at any depth, and ``customer``
+    reduced to its id (enough to count repeat buyers)."""
+    if isinstance(value, list):
+        return [scrub_personal_data(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    clean: dict[str, Any] = {}
+    for key, item in value.items():
+        if key in PERSONAL_KEYS:
+            continue
+        if key == "customer":
+            clean[key] = {"id": item.get("id")} if isinstance(item, dict) else None
+            continue
+        clean[key] = scrub_personal_data(item)
+    return clean
+
+
+def redact_orders_page(raw: RawResponse) -> RawResponse:
+    """The page as it may be stored: its orders scrubbed of personal data. An answer that is
+    not an orders page (an error) carries none and is kept as it is."""
+    payload = try_json(raw)
+    if not (200 <= raw.status < 300 and isinstance(payload, dict)):
+        return raw
+    if not isinstance(payload.get("orders"), list):
+        return raw
+    body = json.dumps(scrub_personal_data(payload), separators=(",", ":")).encode()
+    return dataclasses.replace(raw, body=body)
+
+
+def _refunded(obj: dict[str, Any], where: str) -> Decimal | None:
+    """The sum of successful refund transactions (``refunds[].transactions[]``)."""
+    refunds = opt_list(obj, "refunds", where)
+    if not refunds:
+        return None
+    total = Decimal(0)
+    for i, refund in enumerate(refunds):
+        r_where = f"{where}.refunds[{i}]"
+        for j, item in enumerate(opt_list(expect_dict(refund, r_where), "transactions", r_where)):
+            t_where = f"{r_where}.transactions[{j}]"
+            transaction = expect_dict(item, t_where)
+            if transaction.get("kind") == "refund" and transaction.get("status") == "success":
+                total += opt_money(transaction, "amount", t_where) or Decimal(0)
+    return total
+
+
 def order_from_json(order: Any, store: str, where: str = "order") -> ShopifyOrder:
     obj = expect_dict(order, where)
     fulfillment = _first(opt_list(obj, "fulfillments", where), f"{where}.fulfillments")
@@ -207,10 +270,13 @@ def order_from_json(order: Any, store: str, where: str = "order") -> ShopifyOrde
         store_name=opt_str(first_item, "vendor", f"{where}.line_items[0]") if first_item else None,
         utm_params=utm_params(landing_site),
         created_at=from_iso(obj.get("created_at"), f"{where}.created_at"),
+        updated_at=from_iso(obj.get("updated_at"), f"{where}.updated_at"),
         total_price=opt_money(obj, "total_price", where),
+        current_total_price=opt_money(obj, "current_total_price", where),
+        total_refunded=_refunded(obj, where),
         currency=currency,
         line_item_count=len(line_items),
-        order_data=obj,
+        order_data=scrub_personal_data(obj),
     )
 
 
@@ -278,14 +344,21 @@ class ShopifyAdmin:
         *,
         created_at_min: datetime | str | None = None,
         created_at_max: datetime | str | None = None,
+        updated_at_min: datetime | str | None = None,
+        limit: int | None = None,
     ) -> ProviderRequest:
-        """The first page of the store's orders (every status), optionally by creation time."""
+        """The first page of the store's orders (every status), optionally by creation or
+        update time; ``limit`` orders a page (default ``page_limit``)."""
         clean = normalize_store(store)
-        params = {"status": "any", "limit": str(self.page_limit)}
-        if created_at_min is not None:
-            params["created_at_min"] = _timestamp(created_at_min, "created_at_min")
-        if created_at_max is not None:
-            params["created_at_max"] = _timestamp(created_at_max, "created_at_max")
+        params = {"status": "any", "limit": str(self._limit(limit))}
+        filters = {
+            "created_at_min": created_at_min,
+            "created_at_max": created_at_max,
+            "updated_at_min": updated_at_min,
+        }
+        for name, value in filters.items():
+            if value is not None:
+                params[name] = _timestamp(value, name)
         return ProviderRequest(
             method="GET",
             url=self._orders_url(clean, base_url),
@@ -293,8 +366,20 @@ class ShopifyAdmin:
             headers=self._headers(clean, credential),
         )
 
+    def _limit(self, limit: int | None) -> int:
+        if limit is None:
+            return self.page_limit
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= PAGE_LIMIT:
+            raise BadInput(f"limit must be within 1..{PAGE_LIMIT}")
+        return limit
+
     def next_orders_request(
-        self, store: str, page_info: str, credential: Credential, base_url: str
+        self,
+        store: str,
+        page_info: str,
+        credential: Credential,
+        base_url: str,
+        limit: int | None = None,
     ) -> ProviderRequest:
         """A follow-up page: only ``page_info`` and ``limit`` (the cursor holds the filters)."""
         clean = normalize_store(store)
@@ -303,7 +388,7 @@ class ShopifyAdmin:
         return ProviderRequest(
             method="GET",
             url=self._orders_url(clean, base_url),
-            params={"page_info": page_info.strip(), "limit": str(self.page_limit)},
+            params={"page_info": page_info.strip(), "limit": str(self._limit(limit))},
             headers=self._headers(clean, credential),
         )
 

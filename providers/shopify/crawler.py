@@ -30,7 +30,7 @@ from providers.engine import ChainEntry, Crawler, Fetched
 from providers.errors import BadInput, MalformedResponse, RateLimited
 from providers.http import ProviderRequest, RawResponse
 from providers.shopify import PROVIDERS
-from providers.shopify.admin import OrdersPage, ShopifyAdmin
+from providers.shopify.admin import OrdersPage, ShopifyAdmin, redact_orders_page
 from providers.shopify.base import (
     FETCH_ORDERS,
     FETCH_PRODUCTS,
@@ -218,9 +218,13 @@ class ShopifyCrawler(Crawler):
         created_at_min: datetime | str | None = None,
         created_at_max: datetime | str | None = None,
         max_pages: int | None = None,
+        *,
+        updated_at_min: datetime | str | None = None,
+        limit: int | None = None,
     ) -> Fetched[StoreOrders]:
-        """Every order of ``store`` (any status), optionally created within a time range;
-        at most ``max_pages`` pages (then ``next_page_info`` says where to resume)."""
+        """Every order of ``store`` (any status), optionally created (or updated) within a time
+        range, ``limit`` a page; at most ``max_pages`` pages (then ``next_page_info`` says
+        where to resume). The raw pages kept hold no customer personal data."""
         clean = normalize_store(store)
         _check_max_pages(max_pages)
 
@@ -233,8 +237,10 @@ class ShopifyCrawler(Crawler):
                 base_url,
                 created_at_min=created_at_min,
                 created_at_max=created_at_max,
+                updated_at_min=updated_at_min,
+                limit=limit,
             )
-            return await self._order_pages(provider, cred, base_url, clean, first, max_pages)
+            return await self._order_pages(provider, cred, base_url, clean, first, max_pages, limit)
 
         return await self._fallback("orders", attempt, credential_handle=clean)
 
@@ -265,6 +271,7 @@ class ShopifyCrawler(Crawler):
         store: str,
         request: ProviderRequest,
         max_pages: int | None,
+        page_size: int | None = None,
     ) -> tuple[StoreOrders, list[RawResponse]]:
         limit = min(max_pages or MAX_ORDER_PAGES, MAX_ORDER_PAGES)
         builder = _OrdersBuilder(store)
@@ -278,12 +285,13 @@ class ShopifyCrawler(Crawler):
                 cred,
                 first=not raws,
             )
-            raws.append(raw)
+            # Stored for backfills: without the shoppers' personal data.
+            raws.append(redact_orders_page(raw))
             builder.add(page)
             token = builder.next_page_info
             if token is None or builder.pages >= limit:
                 break
-            request = provider.next_orders_request(store, token, cred, base_url)
+            request = provider.next_orders_request(store, token, cred, base_url, page_size)
         return builder.result(), raws
 
     # -- products -------------------------------------------------------------------------------

@@ -56,17 +56,36 @@ class ShopifyOrder:
     #: ``utm_*`` query parameters of ``landing_site``.
     utm_params: Mapping[str, str] = field(default_factory=dict, hash=False)
     created_at: datetime | None = None
+    #: Shopify's own updated_at: when the order last changed (refund, edit, fulfillment).
+    updated_at: datetime | None = None
     total_price: Decimal | None = None
+    #: ``current_total_price``: the total after refunds, returns and edits.
+    current_total_price: Decimal | None = None
+    #: The sum of successful refund transactions.
+    total_refunded: Decimal | None = None
     currency: str | None = None
     line_item_count: int = 0
-    #: The whole order object as Shopify sent it.
+    #: The order object as Shopify sent it, less the customer's personal data
+    #: (``providers.shopify.admin.scrub_personal_data``).
     order_data: Mapping[str, Any] = field(default_factory=dict, hash=False, repr=False)
     platform: Literal["shopify"] = PLATFORM
+
+    @property
+    def amount_owed(self) -> Decimal | None:
+        """What the merchant is owed now: Shopify's current total when it sends one, else the
+        original total less the refunds."""
+        if self.current_total_price is not None:
+            return self.current_total_price
+        if self.total_price is None:
+            return None
+        return self.total_price - (self.total_refunded or Decimal(0))
 
     def metrics(self) -> list[dict[str, Any]]:
         return _pairs(
             (
                 ("total_price", _money(self.total_price)),
+                ("current_total_price", _money(self.amount_owed)),
+                ("total_refunded", _money(self.total_refunded)),
                 ("line_item_count", self.line_item_count),
             )
         )
@@ -82,6 +101,7 @@ class ShopifyOrder:
                 ("store_name", self.store_name),
                 ("utm_params", dict(self.utm_params)),
                 ("created_at", _iso(self.created_at)),
+                ("updated_at", _iso(self.updated_at)),
                 ("currency", self.currency),
                 ("order_data", dict(self.order_data)),
                 ("platform", self.platform),

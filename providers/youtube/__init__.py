@@ -8,6 +8,7 @@
 from providers.youtube.base import YouTubeProvider
 from providers.youtube.dataapi import YtApiToken
 from providers.youtube.model import SearchResult, YouTubeChannel, YouTubeVideo
+from providers.youtube.shorts import YtShorts
 from providers.youtube.youtube138 import Youtube138
 from providers.youtube.ytapi import AccessToken, YtApi
 from providers.youtube.ytsearch import YtSearch
@@ -24,10 +25,11 @@ __all__ = [
     "YtApi",
     "YtApiToken",
     "YtSearch",
+    "YtShorts",
     "YtV31",
 ]
 
 PROVIDERS: dict[str, YouTubeProvider] = {
     provider.name: provider
-    for provider in (YtApiToken(), YtApi(), Youtube138(), YtV31(), YtSearch())
+    for provider in (YtApiToken(), YtApi(), Youtube138(), YtV31(), YtSearch(), YtShorts())
 }

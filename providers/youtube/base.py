@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, TypeVar
 
 from providers.credentials import Credential
-from providers.errors import BadInput
+from providers.errors import BadInput, TargetNotFound
 from providers.http import ProviderRequest, RawResponse
 from providers.parsing import expect_dict, guard, opt_dict, opt_str
 from providers.youtube.model import SearchResult, YouTubeChannel, YouTubeVideo
@@ -34,6 +34,7 @@ __all__ = [
     "CAP_VIDEOS",
     "CAP_VIDEO_IDS",
     "KIND_CHANNEL",
+    "KIND_CHANNELS",
     "KIND_OAUTH_TOKEN",
     "KIND_PLAYLIST_PAGE",
     "KIND_SEARCH",
@@ -59,6 +60,8 @@ CAP_SEARCH = "search"
 
 # What a raw response holds (``RawResponse.kind``): tells ``parse`` which parser applies.
 KIND_CHANNEL = "channel"
+#: A batch of channels by id (``channels_request``): a list, where absent ids are no error.
+KIND_CHANNELS = "channels"
 KIND_PLAYLIST_PAGE = "playlist_page"
 KIND_VIDEOS = "videos"
 KIND_SEARCH = "search"
@@ -163,6 +166,8 @@ class YouTubeProvider(ABC):  # noqa: B024 - capabilities are opt-in, none is abs
     name: ClassVar[str] = ""
     supports: ClassVar[frozenset[str]] = frozenset()
     videos_per_request: ClassVar[int] = 50
+    #: How many channel ids one channels request takes (the Data API: 50; scrapers: one).
+    channels_per_request: ClassVar[int] = 1
     needs_oauth: ClassVar[bool] = False
 
     # -- request builders (pure) ------------------------------------------------------------
@@ -171,6 +176,14 @@ class YouTubeProvider(ABC):  # noqa: B024 - capabilities are opt-in, none is abs
         self, channel_id: str | None, handle: str | None, credential: Credential, base_url: str
     ) -> ProviderRequest:
         raise NotImplementedError(f"{self.name} does not fetch channels")
+
+    def channels_request(
+        self, channel_ids: Sequence[str], credential: Credential, base_url: str
+    ) -> ProviderRequest:
+        """Up to ``channels_per_request`` channels by id in one call."""
+        if not 0 < len(channel_ids) <= self.channels_per_request:
+            raise ValueError(f"channels_request takes 1 to {self.channels_per_request} ids")
+        return self.channel_request(",".join(channel_ids), None, credential, base_url)
 
     def video_ids_request(
         self, channel_id: str, cursor: str | None, credential: Credential, base_url: str
@@ -192,6 +205,10 @@ class YouTubeProvider(ABC):  # noqa: B024 - capabilities are opt-in, none is abs
     def parse_channel(self, raw: RawResponse) -> YouTubeChannel:
         return self._guard(raw, self._parse_channel)
 
+    def parse_channels(self, raw: RawResponse) -> list[YouTubeChannel]:
+        """The channels a batch answer holds; an id nobody knows is simply absent."""
+        return self._guard(raw, self._parse_channels)
+
     def parse_video_ids(self, raw: RawResponse) -> IdsPage:
         return self._guard(raw, self._parse_video_ids)
 
@@ -205,6 +222,7 @@ class YouTubeProvider(ABC):  # noqa: B024 - capabilities are opt-in, none is abs
         """Dispatch on ``raw.kind``."""
         parsers: dict[str, Callable[[RawResponse], Any]] = {
             KIND_CHANNEL: self.parse_channel,
+            KIND_CHANNELS: self.parse_channels,
             KIND_PLAYLIST_PAGE: self.parse_video_ids,
             KIND_VIDEOS: self.parse_videos,
             KIND_SEARCH: self.parse_search,
@@ -218,6 +236,12 @@ class YouTubeProvider(ABC):  # noqa: B024 - capabilities are opt-in, none is abs
 
     def _parse_channel(self, raw: RawResponse) -> YouTubeChannel:
         raise NotImplementedError(f"{self.name} does not fetch channels")
+
+    def _parse_channels(self, raw: RawResponse) -> list[YouTubeChannel]:
+        try:
+            return [self._parse_channel(raw)]
+        except TargetNotFound:
+            return []
 
     def _parse_video_ids(self, raw: RawResponse) -> IdsPage:
         raise NotImplementedError(f"{self.name} does not list channel videos")

@@ -36,6 +36,7 @@ from providers.youtube.base import (
     CAP_VIDEO_IDS,
     CAP_VIDEOS,
     KIND_CHANNEL,
+    KIND_CHANNELS,
     KIND_OAUTH_TOKEN,
     KIND_PLAYLIST_PAGE,
     KIND_SEARCH,
@@ -47,6 +48,7 @@ from providers.youtube.base import (
     normalize_video_id,
 )
 from providers.youtube.model import SearchResult, YouTubeChannel, YouTubeVideo
+from providers.youtube.shorts import CAP_POST_TYPE, KIND_SHORTS_PAGE, YtShorts
 from providers.youtube.ytapi import ACCESS_TOKEN_FIELD, YtApi
 
 __all__ = [
@@ -54,6 +56,7 @@ __all__ = [
     "FETCH_TYPES",
     "MAX_PAGES",
     "YouTubeCrawler",
+    "reparse_channels",
     "reparse_videos",
 ]
 
@@ -67,6 +70,8 @@ DEFAULT_CHAINS: dict[str, list[ChainEntry]] = {
     "channel_video_ids": ["ytapitoken", "ytapi", "yt-v31", "youtube138"],
     "videos": ["ytapitoken", "ytapi", "yt-v31", "youtube138"],
     "search": ["ytapitoken", "yt-search"],
+    # Only YouTube itself can say whether a video is a Short.
+    "post_type": ["yt-shorts"],
 }
 
 FETCH_TYPES: dict[str, frozenset[str]] = {
@@ -74,6 +79,7 @@ FETCH_TYPES: dict[str, frozenset[str]] = {
     "channel_video_ids": frozenset({CAP_VIDEO_IDS}),
     "videos": frozenset({CAP_VIDEOS}),
     "search": frozenset({CAP_SEARCH}),
+    "post_type": frozenset({CAP_POST_TYPE}),
 }
 
 #: A listing never reads more pages than this (a provider looping on its cursor stops here).
@@ -122,6 +128,24 @@ def reparse_videos(
     return _in_order(videos, ids) if ids else _in_order(videos, [v.video_id for v in videos])
 
 
+def reparse_channels(
+    raws: Sequence[RawResponse], providers: Mapping[str, YouTubeProvider] = PROVIDERS
+) -> list[YouTubeChannel]:
+    """Rebuild a ``channels`` result from its stored raw responses (no network)."""
+    found: list[YouTubeChannel] = []
+    for raw in raws:
+        provider = providers.get(raw.provider)
+        if provider is None:
+            raise ValueError(f"unknown provider {raw.provider!r}")
+        if raw.kind == KIND_CHANNELS:
+            found.extend(provider.parse_channels(raw))
+        elif raw.kind == KIND_CHANNEL:
+            found.append(provider.parse_channel(raw))
+        else:
+            raise ValueError(f"unexpected raw response kind {raw.kind!r}")
+    return list({c.channel_id: c for c in found}.values())
+
+
 class YouTubeCrawler(Crawler):
     FETCH_TYPES: ClassVar[Mapping[str, frozenset[str]]] = FETCH_TYPES
     DEFAULT_CHAINS: ClassVar[Mapping[str, Sequence[ChainEntry]]] = DEFAULT_CHAINS
@@ -162,6 +186,38 @@ class YouTubeCrawler(Crawler):
                 clean_handle,
             )
             return provider.parse_channel(raw), [raw]
+
+        return await self._fallback("channel", attempt)
+
+    async def channels(self, channel_ids: Iterable[str]) -> Fetched[list[YouTubeChannel]]:
+        """Many channels by id, in as few calls as the provider allows (the Data API takes 50
+        ids a call). Ids nobody knows are left out; TargetNotFound when none exists."""
+        ids: list[str] = []
+        for channel_id in channel_ids:
+            clean = normalize_channel_id(channel_id)
+            if clean not in ids:
+                ids.append(clean)
+        if not ids:
+            raise BadInput("no channel ids given")
+        if len(ids) > MAX_IDS:
+            raise BadInput(f"at most {MAX_IDS} channel ids")
+
+        async def attempt(
+            provider: YouTubeProvider, cred: Credential, base_url: str
+        ) -> tuple[list[YouTubeChannel], list[RawResponse]]:
+            found: list[YouTubeChannel] = []
+            raws: list[RawResponse] = []
+            for chunk in _chunks(ids, provider.channels_per_request):
+                raw = await self._call(
+                    provider, cred, base_url, KIND_CHANNELS, provider.channels_request, chunk
+                )
+                raws.append(raw)
+                found.extend(provider.parse_channels(raw))
+            by_id = {c.channel_id: c for c in found}
+            channels = [by_id[i] for i in ids if i in by_id]
+            if not channels:
+                raise TargetNotFound("none of the channels exists", provider=provider.name)
+            return channels, raws
 
         return await self._fallback("channel", attempt)
 
@@ -223,6 +279,22 @@ class YouTubeCrawler(Crawler):
             return results[:max_results], raws
 
         return await self._fallback("search", attempt)
+
+    async def is_short(self, video_id: str) -> Fetched[bool]:
+        """Whether YouTube serves ``video_id`` in its Shorts player (not a duration guess)."""
+        clean = normalize_video_id(video_id)
+
+        async def attempt(
+            provider: YouTubeProvider, cred: Credential, base_url: str
+        ) -> tuple[bool, list[RawResponse]]:
+            if not isinstance(provider, YtShorts):
+                raise TypeError(f"{provider.name} cannot tell Shorts apart")
+            raw = await self._call(
+                provider, cred, base_url, KIND_SHORTS_PAGE, provider.shorts_request, clean
+            )
+            return provider.parse_is_short(raw), [raw]
+
+        return await self._fallback("post_type", attempt)
 
     # -- the two phases of channel_videos -------------------------------------------------------
 

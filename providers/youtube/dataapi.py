@@ -221,6 +221,9 @@ def _items(payload: dict[str, Any]) -> list[dict[str, Any]]:
 class DataApiParsers(YouTubeProvider):
     """Parsers for Data API bodies; subclasses choose the error mapping (``_error``)."""
 
+    # channels.list takes up to 50 comma-separated ids (the original batched 40).
+    channels_per_request: ClassVar[int] = PAGE_SIZE
+
     def _error(self, raw: RawResponse, payload: Any) -> ProviderError | None:
         return data_api_error(raw, payload)
 
@@ -232,6 +235,10 @@ class DataApiParsers(YouTubeProvider):
         if not items:
             raise TargetNotFound("no such channel")
         return channel_from_item(items[0], "items[0]")
+
+    def _parse_channels(self, raw: RawResponse) -> list[YouTubeChannel]:
+        items = _items(self._payload(raw))
+        return [channel_from_item(item, f"items[{i}]") for i, item in enumerate(items)]
 
     def _parse_video_ids(self, raw: RawResponse) -> IdsPage:
         """A playlistItems page, or a search page of a channel's videos (the clones)."""

@@ -5,7 +5,8 @@
   "avatar": [{url,width,height}], "stats": {"subscribers", "videos", "views"}, ...}``
   (by id only: a handle is ``TargetNotServed``)
 * video ids: ``GET {base}/channel/videos/?id=UC...&filter=videos_latest&hl=en&gl=US&cursor=`` ->
-  ``{"contents": [{"type": "video", "video": {"videoId", "lengthSeconds", ...}}], "cursor"}``
+  ``{"contents": [{"type": "video", "video": {"videoId", "lengthSeconds", ...}}], "cursorNext"}``
+  (the continuation comes back as ``cursorNext``; it goes out as the ``cursor`` param)
 * videos:    ``GET {base}/video/details/?id=...&hl=en&gl=US`` (ONE video a request) ->
   ``{"videoId", "title", "lengthSeconds", "publishedDate", "keywords", "author": {"channelId",
   "title"}, "stats": {"views", "likes", "comments"}, "thumbnails": [...], ...}``
@@ -118,7 +119,8 @@ class Youtube138(RapidApiProvider):
             video_id = req_id(video, "videoId", f"{where}.video")
             if video_id not in ids:
                 ids.append(video_id)
-        return ids, opt_str(body, "cursor", "body") or None
+        # The real answers carry the continuation as "cursorNext" (the request param is "cursor").
+        return ids, opt_str(body, "cursorNext", "body") or None
 
     def _parse_videos(self, raw: RawResponse) -> list[YouTubeVideo]:
         body = self._payload(raw)

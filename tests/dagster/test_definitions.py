@@ -30,10 +30,18 @@ def test_code_location_loads_with_expected_keys(tmp_path: Path, monkeypatch) -> 
         "instagram_profiles",
         "media",
         "provider_health",
+        "shopify_orders",
+        "shopify_products",
+        "youtube_channels",
+        "youtube_exports",
+        "youtube_videos",
     ]
     assert {s.name for s in repo.sensor_defs} == {
         "instagram_batch_sensor",
         "media_batch_sensor",
+        "youtube_batch_sensor",
+        "youtube_exports_sensor",
+        "shopify_batch_sensor",
         "release_failed_batches_sensor",
         "outbox_relay_sensor",
         "gpt_batch_sensor",

@@ -81,9 +81,20 @@ def test_each_flow_end_to_end_with_exact_accounting(stack: Stack) -> None:
     billed = price_table().cost("gpt-4o-mini", used["prompt_tokens"], used["completion_tokens"])
     assert sum((r.cost_usd for r in stored), Decimal(0)) == billed
 
-    # What the operator reads on the materializations: tokens, cost, failures by reason.
-    assert sum(m["prompt_tokens"] for m in metas) > 0  # metadata of the first asset per run
-    assert any(m.get("failures_by_reason") for m in metas)
+    # What the operator reads: each run's batch check carries its tokens, cost and unusable
+    # answers by prompt; each partition, the day's, read back from the table.
+    batches = [m[key] for m in metas for key in m if key.endswith("_batch")]
+    assert sum(b["prompt_tokens"] for b in batches) == used["prompt_tokens"]
+    assert sum(b["failures_by_reason"].get("refused", 0) for b in batches) == 6
+    with dg.DagsterInstance.get() as instance:
+        event = instance.get_latest_materialization_event(dg.AssetKey("gpt_base_gender"))
+    assert event is not None and event.asset_materialization is not None
+    day = {k: getattr(v, "value", v) for k, v in event.asset_materialization.metadata.items()}
+    gender = [r for r in stored if r.prompt == "base_gender"]
+    assert day["day_answers"] == len(gender)
+    assert day["day_prompt_tokens"] == sum(r.prompt_tokens for r in gender)
+    assert Decimal(day["day_cost_usd"]) == sum((r.cost_usd for r in gender), Decimal(0))
+    assert day["day_unusable_answers"] == {"refused": 1, "truncated": 1}
 
     # Usable answers go out as the original's profile_log_events.
     with stack.engine.connect() as conn:

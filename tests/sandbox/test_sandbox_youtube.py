@@ -354,7 +354,7 @@ async def test_youtube138_routes(ysb: YouTubeSandbox) -> None:
             status, page, _ = await rapid(client, ysb, "youtube138", "channel/videos/", **params)
             assert status == 200
             ids += [c["video"]["videoId"] for c in page["contents"]]
-            cursor = page["cursor"]
+            cursor = page["cursorNext"]
             if cursor is None:
                 break
         assert ids == [facts.video_id(i) for i in range(facts.video_count)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -21,7 +22,7 @@ from providers.errors import (
 from providers.http import RawResponse
 from providers.model import flatten
 from providers.shopify import PROVIDERS, ShopifyAdmin
-from providers.shopify.admin import utm_params
+from providers.shopify.admin import order_from_json, redact_orders_page, utm_params
 from providers.shopify.base import next_page_info
 from tests.providers.shopify.support import recorded
 
@@ -169,7 +170,48 @@ def test_orders_page() -> None:
     assert first.line_item_count == 1
     assert first.platform == "shopify"
     assert first.store == "maple-goods"
-    assert first.order_data["checkout_token"] == "7d3b2b8e1f0a4c6e9a1b2c3d4e5f6a7b"
+    assert first.current_total_price == Decimal("62.34") and first.amount_owed == Decimal("62.34")
+    # The order is kept, less what identifies the shopper (the fixture sends browser_ip and an
+    # order_status_url whose key opens the order page).
+    assert first.order_data["processed_at"] == "2024-05-14T10:21:31-04:00"
+    for key in ("checkout_token", "browser_ip", "order_status_url", "note"):
+        assert key not in first.order_data
+
+
+def test_amount_owed_follows_refunds_and_edits() -> None:
+    """Shopify's current_total_price wins; without it the refund transactions are taken off."""
+    order = {
+        "id": 1, "total_price": "100.00", "updated_at": "2024-05-20T09:00:00Z",
+        "refunds": [{"id": 9, "transactions": [
+            {"kind": "refund", "status": "success", "amount": "30.00"},
+            {"kind": "refund", "status": "failure", "amount": "70.00"},
+        ]}],
+    }  # fmt: skip
+    refunded = order_from_json(order, "maple-goods")
+    assert refunded.total_refunded == Decimal("30.00")
+    assert refunded.amount_owed == Decimal("70.00")
+    edited = order_from_json({**order, "current_total_price": "55.00"}, "maple-goods")
+    assert edited.amount_owed == Decimal("55.00")
+    assert edited.updated_at == datetime(2024, 5, 20, 9, tzinfo=UTC)
+
+
+def test_personal_data_is_scrubbed_at_any_depth_and_from_stored_pages() -> None:
+    address = {"first_name": "Ana", "address1": "1 Main St", "city": "Springfield", "zip": "12345"}
+    order = {
+        "id": 7, "email": "ana@example.com", "phone": "+15550000", "browser_ip": "203.0.113.9",
+        "order_status_url": "https://s.myshopify.com/7/orders/ab/authenticate?key=secretkey",
+        "billing_address": address, "shipping_address": address,
+        "customer": {"id": 42, "email": "ana@example.com", "default_address": address},
+        "shipping_lines": [{"title": "Standard", "phone": "+15550000"}],
+        "client_details": {"browser_ip": "203.0.113.9", "user_agent": "Mozilla"},
+    }  # fmt: skip
+    data = order_from_json(order, "maple-goods").order_data
+    assert data == {"id": 7, "customer": {"id": 42}, "shipping_lines": [{"title": "Standard"}]}
+    raw = RawResponse.build("shopify", "orders_page", 200, json.dumps({"orders": [order]}).encode())
+    stored = redact_orders_page(raw)
+    for secret in (b"ana@example.com", b"+15550000", b"203.0.113.9", b"secretkey", b"Main St"):
+        assert secret not in stored.body
+    assert ADMIN.parse_orders(stored, "maple-goods").orders[0].order_data == data
 
 
 def test_order_without_fulfillment_or_landing_site() -> None:
@@ -219,7 +261,11 @@ def test_order_dimensions_and_metrics() -> None:
     assert dims["platform"] == "shopify"
     assert dims["store"] == "maple-goods"
     assert dims["order_data"]["id"] == 5812345678901
-    assert flatten(order.metrics()) == {"total_price": "62.34", "line_item_count": 1}
+    assert flatten(order.metrics()) == {
+        "total_price": "62.34",
+        "current_total_price": "62.34",
+        "line_item_count": 1,
+    }
     second = ADMIN.parse_orders(recorded("orders_page.json"), "maple-goods").orders[1]
     assert "status" not in flatten(second.dimensions())  # None values are left out
 

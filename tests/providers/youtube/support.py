@@ -48,7 +48,9 @@ class YouTubeSandbox:
 
     @property
     def base_urls(self) -> dict[str, str]:
-        return {name: f"{self.url}/{name}" for name in sandbox_youtube.PROVIDERS}
+        # yt-shorts (youtube.com itself) needs no credential, so it is not among PROVIDERS.
+        names = (*sandbox_youtube.PROVIDERS, "yt-shorts")
+        return {name: f"{self.url}/{name}" for name in names}
 
     @property
     def world(self) -> sandbox_youtube.YouTubeWorld:

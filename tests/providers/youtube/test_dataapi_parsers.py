@@ -35,7 +35,14 @@ BASE = "https://www.googleapis.example"
 
 
 def test_registry_names_and_capabilities() -> None:
-    assert set(PROVIDERS) == {"ytapitoken", "ytapi", "youtube138", "yt-v31", "yt-search"}
+    assert set(PROVIDERS) == {
+        "ytapitoken",
+        "ytapi",
+        "youtube138",
+        "yt-v31",
+        "yt-search",
+        "yt-shorts",
+    }
     assert TOKEN.supports == {"channel", "channel_video_ids", "videos", "search"}
     assert OAUTH.needs_oauth and not TOKEN.needs_oauth
     assert TOKEN.videos_per_request == 50

@@ -71,6 +71,7 @@ json_values = strategies.json_values(
         "video",
         "type",
         "cursor",
+        "cursorNext",
         "channelId",
         "stats",
         "access_token",

@@ -1,0 +1,49 @@
+"""YouTube channels and videos: one batch run materializes today's partition of both."""
+
+import dagster as dg
+
+from beat.flows import FAMILIES
+from beat.pipeline import exports
+from beat.pipeline.youtube import CHANNELS, PIPELINE, VIDEOS
+from beat_dagster.assets.batches import build_batch_assets
+
+youtube_batch, youtube_batch_job = build_batch_assets(
+    FAMILIES["youtube"],
+    PIPELINE,
+    {
+        CHANNELS: dg.AssetSpec(
+            "youtube_channels",
+            description="YouTube channels (table youtube_account; history in profile_log).",
+            group_name="youtube",
+            kinds={"sql"},
+        ),
+        VIDEOS: dg.AssetSpec(
+            "youtube_videos",
+            description="YouTube videos and shorts (table youtube_post; history in post_log).",
+            group_name="youtube",
+            kinds={"sql"},
+        ),
+    },
+    lambda resource, session, credentials, hook, _objects: resource.youtube(
+        session, credentials, hook
+    ),
+)
+
+# The CSV exports: a family of their own (long runs must not hold up refreshes); each run
+# writes its exports' files to the object store.
+youtube_exports, youtube_exports_job = build_batch_assets(
+    FAMILIES["youtube_exports"],
+    exports.PIPELINE,
+    {
+        exports.EXPORTS: dg.AssetSpec(
+            "youtube_exports",
+            description="YouTube CSV exports with Parquet twins, under exports/youtube/ in the "
+            "object store (rows = export files written).",
+            group_name="youtube",
+            kinds={"csv", "parquet"},
+        )
+    },
+    lambda resource, session, credentials, hook, objects: exports.ExportTools(
+        resource.youtube(session, credentials, hook), objects
+    ),
+)
