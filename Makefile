@@ -31,9 +31,11 @@ services:
 bench: $(STAMP) services
 	$(BIN)/python bench/queue_bench.py
 	$(BIN)/python bench/pipeline_bench.py
+	$(BIN)/python bench/followers_bench.py
 	$(BIN)/python bench/relay_bench.py
 	$(BIN)/python bench/media_bench.py
 	$(BIN)/python bench/gpt_bench.py
+	$(BIN)/python bench/analytics_bench.py
 	$(BIN)/python bench/read_api_bench.py
 	$(BIN)/python bench/youtube_bench.py
 	$(BIN)/python bench/shopify_bench.py

@@ -72,6 +72,8 @@ class Settings:
     #: How long one provider call may wait for rate-limit budget before the request goes back
     #: to the queue (shared limits) or the next provider is tried (the provider's own limit).
     limiter_wait_seconds: float = 30.0
+    #: Graph API version of the graphapi provider (BEAT_GRAPH_API_VERSION).
+    graph_api_version: str = "v24.0"
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -130,6 +132,7 @@ def load_settings() -> Settings:
         },
         exchange_declare=_exchange_declare(),
         batch_max=_int("BEAT_BATCH_MAX", 1000),
+        graph_api_version=os.environ.get("BEAT_GRAPH_API_VERSION", "v24.0"),
         batch_min=_int("BEAT_BATCH_MIN", 50),
         max_inflight_batches=_int("BEAT_MAX_INFLIGHT_BATCHES", 4),
         lease_seconds=_float("BEAT_LEASE_SECONDS", 300.0),

@@ -79,6 +79,7 @@ def demo_phases(engine: Any, requests: int, source: str) -> list[tuple[str, Any]
     return [
         ("profiles", lambda: profile_requests(requests, source)),
         ("posts", lambda: post_requests(engine, max(10, requests // 10), source)),
+        ("activity", lambda: activity_requests(engine, source)),
         ("youtube", lambda: demo_requests.youtube_requests(source)),
         ("shopify", lambda: demo_requests.shopify_requests(source)),
         ("gpt", lambda: gpt_requests(engine, source)),
@@ -96,6 +97,28 @@ def gpt_requests(engine: Any, source: str) -> list[tuple[str, dict[str, Any]]]:
         (r.flow, {"params": dict(r.params), "source": source, "idempotency_key": r.idempotency_key})
         for r in enrichment_requests(profiles, flows)
     ]
+
+
+def activity_requests(engine: Any, source: str) -> list[tuple[str, dict[str, Any]]]:
+    """Listings of the instagram_activity family about what the first phases stored: who two
+    accounts follow, who liked and commented their most discussed posts."""
+    from beat.store.models import instagram_account, instagram_post
+
+    with engine.connect() as conn:
+        ids = conn.execute(
+            select(instagram_account.c.profile_id)
+            .where(instagram_account.c.is_private.isnot(True))
+            .order_by(instagram_account.c.profile_id)
+            .limit(2)
+        ).scalars()
+        posts = conn.execute(
+            select(instagram_post.c.shortcode).order_by(instagram_post.c.comments.desc()).limit(2)
+        ).scalars()
+        listings = [("fetch_profile_following", {"profile_id": pid}) for pid in ids]
+        for code in posts:
+            listings.append(("fetch_post_likes", {"shortcode": code, "max_likes": 100}))
+            listings.append(("fetch_post_comments", {"shortcode": code, "max_comments": 100}))
+    return [(flow, {"params": params, "source": source}) for flow, params in listings]
 
 
 def post_requests(engine: Any, count: int, source: str) -> list[tuple[str, dict[str, Any]]]:
@@ -300,6 +323,33 @@ def show_provider_health(defs: Any, instance: Any) -> str:
     return ", ".join(f"{meta[f'credentials_{s}'].value} {s}" for s in states)
 
 
+def build_analytics(defs: Any, instance: Any) -> str:
+    """Today's analytics partition, built from what the demo just scraped (as the hourly
+    automation would), so the UI has a snapshot, growth, posts and leaderboards to show."""
+    import dagster as dg
+
+    from beat_dagster.assets.analytics import ANALYTICS_ASSETS
+    from beat_dagster.driver import QUIET_RUN_CONFIG
+    from beat_dagster.partitions import today_partition_key
+
+    result = dg.materialize(
+        ANALYTICS_ASSETS,
+        partition_key=today_partition_key(),
+        instance=instance,
+        resources=defs.resources,
+        run_config=QUIET_RUN_CONFIG,
+    )
+    rows = {}
+    for event in result.get_asset_materialization_events():
+        materialization = event.step_materialization_data.materialization
+        rows[materialization.asset_key.to_user_string()] = materialization.metadata[
+            "dagster/row_count"
+        ].value
+    return ", ".join(f"{name} {count} rows" for name, count in rows.items()) + (
+        " (Parquet under analytics/ in the object store)"
+    )
+
+
 def run_demo(requests: int = 300, fault_rate: float = 0.1) -> int:
     import dagster as dg
 
@@ -368,9 +418,11 @@ def run_demo(requests: int = 300, fault_rate: float = 0.1) -> int:
                 runs, seconds = runs + report.runs, seconds + report.seconds
                 failed_runs += report.failed_runs
             health = show_provider_health(defs, instance)
+            analytics = build_analytics(defs, instance)
         print_summary(engine, source, since, runs, failed_runs, seconds, rows)
         print(f"  gpt attributes      {gpt_summary(engine)}  (assets in group gpt)")
         print(f"  credentials         {health}  (asset provider_health in the UI)")
+        print(f"  analytics           {analytics}")
         print("\nSee the runs and materializations: make ui  (then open http://127.0.0.1:3000)")
     finally:
         services.stop()

@@ -7,9 +7,15 @@ import dagster as dg
 from beat.config import Settings, load_settings
 from beat.flows import FAMILIES
 from beat.limits import fetches_within, load_specs
+from beat_dagster.assets.analytics import ANALYTICS_ASSETS, analytics_automation_sensor
 from beat_dagster.assets.batches import REBUILD_JOBS
 from beat_dagster.assets.gpt import gpt_batch, gpt_batch_job
-from beat_dagster.assets.instagram import instagram_batch, instagram_batch_job
+from beat_dagster.assets.instagram import (
+    instagram_activity_batch,
+    instagram_activity_batch_job,
+    instagram_batch,
+    instagram_batch_job,
+)
 from beat_dagster.assets.media import media, media_batch_job
 from beat_dagster.assets.providers import (
     provider_health,
@@ -23,6 +29,8 @@ from beat_dagster.assets.youtube import (
     youtube_exports,
     youtube_exports_job,
 )
+from beat_dagster.io_managers import ParquetPartitionIOManager
+from beat_dagster.jobs.requests import scrape_requests_job
 from beat_dagster.resources import (
     BrokerResource,
     CrawlerResource,
@@ -38,6 +46,7 @@ from beat_dagster.sensors.outbox import outbox_relay_sensor
 #: Each family's batch assets and job, by family name (beat/flows/ declares the families).
 BATCH_FAMILIES = {
     "instagram": (instagram_batch, instagram_batch_job),
+    "instagram_activity": (instagram_activity_batch, instagram_activity_batch_job),
     "media": (media, media_batch_job),
     "youtube": (youtube_batch, youtube_batch_job),
     "youtube_exports": (youtube_exports, youtube_exports_job),
@@ -48,6 +57,9 @@ BATCH_FAMILIES = {
 
 def build_definitions(settings: Settings) -> dg.Definitions:
     batch_jobs = {family: job for family, (_, job) in BATCH_FAMILIES.items()}
+    objects = ObjectStoreResource(
+        url=settings.object_store_url, s3_endpoint_url=settings.s3_endpoint_url
+    )
     # Hold no more provider work claimed than the global budget can serve within a lease.
     budget = fetches_within(load_specs(settings.rate_limits_file), settings.lease_seconds)
     batch_sensors = [
@@ -62,9 +74,18 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         for family, job in batch_jobs.items()
     ]
     return dg.Definitions(
-        assets=[*(assets for assets, _ in BATCH_FAMILIES.values()), provider_health],
+        assets=[
+            *(assets for assets, _ in BATCH_FAMILIES.values()),
+            provider_health,
+            *ANALYTICS_ASSETS,
+        ],
         # Batch jobs are launched by their sensors; rebuild jobs are what operators backfill.
-        jobs=[*batch_jobs.values(), *REBUILD_JOBS.values(), provider_health_job],
+        jobs=[
+            *batch_jobs.values(),
+            *REBUILD_JOBS.values(),
+            provider_health_job,
+            scrape_requests_job,
+        ],
         schedules=[provider_health_schedule],
         # Materializations launched from the UI run in-process too (a process per step costs
         # 8-20 s here and buys nothing: the work is concurrent inside one asyncio loop).
@@ -74,6 +95,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             build_release_sensor(list(batch_jobs.values())),
             outbox_relay_sensor,
             gpt_enrichment_sensor,
+            analytics_automation_sensor,
         ],
         resources={
             "database": DatabaseResource(
@@ -81,9 +103,8 @@ def build_definitions(settings: Settings) -> dg.Definitions:
                 lease_seconds=settings.lease_seconds,
                 max_attempts=settings.max_attempts,
             ),
-            "objects": ObjectStoreResource(
-                url=settings.object_store_url, s3_endpoint_url=settings.s3_endpoint_url
-            ),
+            "objects": objects,
+            "analytics_io_manager": ParquetPartitionIOManager.on(objects),
             "broker": BrokerResource(
                 url=settings.broker_url,
                 local_folder=str(settings.broker_folder),
@@ -99,6 +120,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
                 base_urls=settings.provider_base_urls,
                 timeout_seconds=settings.provider_timeout_seconds,
                 concurrency=settings.concurrency,
+                graph_api_version=settings.graph_api_version,
             ),
             "rate_limiter": RateLimiterResource(
                 redis_url=settings.redis_url,

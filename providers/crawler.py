@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC
 from email.utils import parsedate_to_datetime
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from providers.credentials import Credential
 from providers.engine import (
@@ -31,16 +31,29 @@ from providers.errors import BadInput
 from providers.http import KIND_POST, KIND_POSTS_PAGE, KIND_PROFILE, RawResponse
 from providers.instagram import PROVIDERS
 from providers.instagram.base import (
+    FETCH_COMMENTS,
     FETCH_FOLLOWERS,
+    FETCH_FOLLOWING,
+    FETCH_LIKES,
     FETCH_POST,
     FETCH_POSTS,
     FETCH_PROFILE,
+    FETCH_REELS,
+    FETCH_TAGGED,
     KIND_FOLLOWERS_PAGE,
+    LISTINGS,
     InstagramProvider,
+    listing_kind,
     normalize_handle,
     normalize_shortcode,
 )
-from providers.model import InstagramFollower, InstagramPost, InstagramProfile, ProfileWithPosts
+from providers.model import (
+    InstagramComment,
+    InstagramFollower,
+    InstagramPost,
+    InstagramProfile,
+    ProfileWithPosts,
+)
 
 __all__ = [
     "DEFAULT_CHAINS",
@@ -55,6 +68,8 @@ __all__ = [
 ]
 
 MAX_PAGES = 100
+#: Listings page further (2,000 followers at 50 a page is 40 pages); a loop guard, not a cap.
+MAX_LISTING_PAGES = 200
 DAY_SECONDS = 86400.0
 
 #: The original engine's fallback table (``available_sources``), in the original order, as data
@@ -83,7 +98,13 @@ DEFAULT_CHAINS: dict[str, list[ChainEntry]] = {
 FETCH_TYPES: dict[str, frozenset[str]] = {
     "profile_by_handle": frozenset({FETCH_PROFILE, FETCH_POSTS}),
     "post_by_shortcode": frozenset({FETCH_POST}),
-    "followers": frozenset({FETCH_PROFILE, FETCH_FOLLOWERS}),
+    # The handle-based first page also fetches the profile: both followers providers do.
+    "followers": frozenset({FETCH_FOLLOWERS}),
+    "following": frozenset({FETCH_FOLLOWING}),
+    "likes": frozenset({FETCH_LIKES}),
+    "comments": frozenset({FETCH_COMMENTS}),
+    "reels": frozenset({FETCH_REELS}),
+    "tagged": frozenset({FETCH_TAGGED}),
 }
 
 
@@ -206,6 +227,40 @@ def reparse(
 _reparse = reparse
 
 
+def _item_key(item: Any) -> str:
+    if isinstance(item, InstagramComment):
+        return item.comment_id
+    if isinstance(item, InstagramPost):
+        return item.shortcode
+    return str(item.profile_id)
+
+
+class _Collected:
+    """A listing's items in page order, duplicates (an item repeated across pages) dropped."""
+
+    def __init__(self) -> None:
+        self.items: list[Any] = []
+        self._seen: set[str] = set()
+
+    def add(self, page: Sequence[Any]) -> None:
+        for item in page:
+            key = _item_key(item)
+            if key not in self._seen:
+                self._seen.add(key)
+                self.items.append(item)
+
+
+def assemble_listing(
+    provider: InstagramProvider, listing: str, raws: Sequence[RawResponse], max_items: int
+) -> tuple[Any, ...]:
+    """The items of stored listing pages, in page order, duplicates dropped, capped: what the
+    live listing returned (a backfill re-parses with it)."""
+    found = _Collected()
+    for raw in raws:
+        found.add(provider.parse_listing(listing, raw)[0])
+    return tuple(found.items[: max(0, max_items)])
+
+
 # --------------------------------------------------------------------------- the crawler
 
 
@@ -281,6 +336,38 @@ class InstagramCrawler(Crawler):
             return await self._on_provider(cursor.provider, "followers", attempt)
         return await self._fallback("followers", attempt)
 
+    async def listing(self, listing: str, target: str, max_items: int) -> Fetched[tuple[Any, ...]]:
+        """Up to ``max_items`` of a paged ``listing`` (followers, following, likes, comments)
+        about ``target``: a profile id, or a shortcode for likes and comments. Every page
+        comes from the provider that served the first; a later page's fault fails that
+        provider and the listing starts again on the next one of the chain."""
+        if listing not in LISTINGS:
+            raise BadInput(f"unknown listing {listing!r}")
+        by_post = listing in (FETCH_LIKES, FETCH_COMMENTS)
+        target = normalize_shortcode(target) if by_post else target
+        if not by_post and not target.isdigit():
+            raise BadInput(f"invalid Instagram profile id {target[:40]!r}")
+        kind = listing_kind(listing)
+
+        async def attempt(
+            provider: InstagramProvider, cred: Credential, base_url: str
+        ) -> tuple[tuple[Any, ...], list[RawResponse]]:
+            raws: list[RawResponse] = []
+            found = _Collected()
+            token: str | None = None
+            followed: set[str | None] = set()
+            while True:
+                followed.add(token)
+                request = provider.listing_request(listing, target, token, cred, base_url)
+                raws.append(await self._execute(provider.name, kind, request, cred))
+                page, token = provider.parse_listing(listing, raws[-1])
+                found.add(page)
+                done = token is None or token in followed or len(found.items) >= max_items
+                if done or len(raws) >= MAX_LISTING_PAGES:
+                    return tuple(found.items[: max(0, max_items)]), raws
+
+        return await self._fallback(listing, attempt)
+
     @staticmethod
     def reparse(
         raws: Sequence[RawResponse],
@@ -313,6 +400,11 @@ class InstagramCrawler(Crawler):
         pages: list[Sequence[InstagramPost]] = [first_posts]
 
         def enough() -> bool:
+            seen = {post.shortcode for page in pages for post in page}
+            # Without a `next` link (Graph often sends only `cursors.after`), having seen
+            # media_count posts is what saves asking for a last, empty page.
+            if profile.media_count is not None and len(seen) >= profile.media_count:
+                return True
             if max_posts is None:
                 return False
             got = assemble_profile(profile, pages, max_posts=None, cutoff=cutoff)

@@ -18,18 +18,23 @@ from typing import Any, Literal
 __all__ = [
     "POST_TYPES",
     "PROFILE_TYPES",
+    "CarouselChild",
+    "InstagramComment",
     "InstagramFollower",
     "InstagramPost",
     "InstagramProfile",
+    "PostActivity",
     "PostType",
+    "ProfileRelationship",
     "ProfileType",
     "ProfileWithPosts",
     "flatten",
 ]
 
-PostType = Literal["image", "reels", "carousel", "story"]
+#: "video" is a feed video (Graph media_product_type FEED), told apart from a reel.
+PostType = Literal["image", "reels", "video", "carousel", "story"]
 ProfileType = Literal["personal", "business", "creator"]
-POST_TYPES: frozenset[str] = frozenset({"image", "reels", "carousel", "story"})
+POST_TYPES: frozenset[str] = frozenset({"image", "reels", "video", "carousel", "story"})
 PROFILE_TYPES: frozenset[str] = frozenset({"personal", "business", "creator"})
 
 
@@ -86,6 +91,20 @@ class InstagramProfile:
 
 
 @dataclass(frozen=True, slots=True)
+class CarouselChild:
+    """One picture or video of a carousel (Graph ``children``)."""
+
+    media_id: str
+    media_type: str
+    media_url: str | None = None
+    thumbnail_url: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.media_id, "media_type": self.media_type,
+                "media_url": self.media_url, "thumbnail_url": self.thumbnail_url}  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
 class InstagramPost:
     shortcode: str
     post_id: str | None
@@ -101,6 +120,8 @@ class InstagramPost:
     display_url: str | None = None
     thumbnail_url: str | None = None
     taken_at: datetime | None = None
+    #: Every picture/video of a carousel, in order (empty for other posts or unknown).
+    children: tuple[CarouselChild, ...] = ()
 
     @property
     def taken_at_timestamp(self) -> int | None:
@@ -132,6 +153,7 @@ class InstagramPost:
                 ("display_url", self.display_url),
                 ("thumbnail_src", self.thumbnail_url),
                 ("taken_at_timestamp", self.taken_at_timestamp),
+                ("children", [c.as_dict() for c in self.children] or None),
             )
         )
 
@@ -154,6 +176,7 @@ class InstagramPost:
             display_url=self.display_url,
             thumbnail_url=self.thumbnail_url,
             taken_at=self.taken_at,
+            children=self.children,
         )
 
 
@@ -193,6 +216,52 @@ class InstagramFollower:
             "source_handle": self.handle,
             "target_profile_id": target_profile_id,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class InstagramComment:
+    """A top-level comment on a post: who wrote what, when."""
+
+    comment_id: str
+    text: str | None
+    owner: InstagramFollower
+    created_at: datetime | None = None
+    likes: int | None = None
+
+    def dimensions(self) -> list[dict[str, Any]]:
+        """The original's comment dimensions."""
+        return _pairs(
+            (("comment_id", self.comment_id), ("text", self.text), ("handle", self.owner.handle))
+        )
+
+    def metrics(self) -> list[dict[str, Any]]:
+        return _pairs((("likes", self.likes),))
+
+
+@dataclass(frozen=True, slots=True)
+class PostActivity:
+    """Someone liked or commented a post (``activity_type`` LIKE or COMMENT)."""
+
+    activity_type: str
+    shortcode: str
+    actor: InstagramFollower
+    comment: InstagramComment | None = None
+
+    @property
+    def key(self) -> str:
+        """What makes it unique on its post: the comment, or the liker."""
+        return self.comment.comment_id if self.comment is not None else self.actor.profile_id
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileRelationship:
+    """``source`` FOLLOWS ``target``. A followers listing of X yields (follower, X); a
+    following listing of X yields (X, followed). The listed side carries what the provider
+    said about the account; the subject side often only its id."""
+
+    source: InstagramFollower
+    target: InstagramFollower
+    relationship_type: str = "FOLLOWS"
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,10 +3,13 @@
 Every provider is mounted at ``/{name}`` (Graph at ``/graph``); the Graph and ArrayBobo routes
 live here, the others in their own modules (``PROVIDER_MODULES``). Graph and ArrayBobo:
 
-* ``GET /graph/v12.0/{user_id}?fields=business_discovery.username(h){...}&access_token=``
+* ``GET /graph/{version}/{user_id}?fields=business_discovery.username(h){...}&access_token=``
 * ``GET /arraybobo/ig/info_username/?user=h``
 * ``GET /arraybobo/ig/posts/?id_user=pk&end_cursor=c``
 * ``GET /arraybobo/ig/post_info/?shortcode=s``
+* ``GET /arraybobo/ig/tagged/?id_user=pk&end_cursor=c`` (web ``edge_user_to_photos_of_you``)
+* ``GET /arraybobo/ig/reels/?id_user=pk&max_id=c`` (Instagram's clips answer: ``items[].media``,
+  ``paging_info{max_id, more_available}``)
 * ``GET /cdn/...``: signed, expiring media URLs (see ``sandbox.cdn``); with ``cdn=True`` the
   payloads' media URLs point there
 * admin: ``POST /_sandbox/faults``, ``GET /_sandbox/faults``, ``GET /_sandbox/stats``,
@@ -64,7 +67,7 @@ _HTML_PAGE = (
     b" as we can.</p></body></html>"
 )
 _GRAPH_NEXT = (
-    "https://graph.facebook.com/v12.0/__USER_ID__?access_token=__ACCESS_TOKEN__"
+    "https://graph.facebook.com/v24.0/__USER_ID__?access_token=__ACCESS_TOKEN__"
     "&fields=business_discovery.username({handle})%7Bmedia.after({{after}}).limit({limit})"
     "%7Bid,caption,like_count,comments_count,media_type,media_url,permalink,timestamp%7D%7D"
 )
@@ -145,6 +148,17 @@ def _graph_throttled(user_id: str, regain_seconds: float) -> web.Response:
     )
 
 
+def _graph_unknown_node(user_id: str) -> web.Response:
+    return _graph_error(
+        400,
+        100,
+        f"Unsupported get request. Object with ID '{user_id}' does not exist, cannot be loaded "
+        "due to missing permissions, or does not support this operation. Please read the Graph "
+        "API documentation at https://developers.facebook.com/docs/graph-api",
+        subcode=33,
+    )
+
+
 def _graph_expired() -> web.Response:
     return _graph_error(
         400,
@@ -171,8 +185,12 @@ def _graph_fault(state: SandboxState, spec: FaultSpec, user_id: str) -> web.Resp
     return None
 
 
-def _graph_body(state: SandboxState, handle: str, fields: str) -> bytes | web.Response:
+def _graph_body(request: web.Request, handle: str, fields: str) -> bytes | web.Response:
+    state = request.app[STATE_KEY]
     facts = data.facts_for(handle, state.reference())
+    if facts is not None:
+        _instagram_rapid.remember_profile(request.app, facts)
+        _remember(request, facts)
     if facts is not None and facts.account_type == 1:
         # business_discovery only sees professional accounts.
         return _graph_error(
@@ -209,7 +227,10 @@ def _graph_body(state: SandboxState, handle: str, fields: str) -> bytes | web.Re
                 if not value.strip().isdigit():
                     return _graph_error(400, 100, "Invalid parameter: bad limit")
                 limit = max(1, min(100, int(value)))
-    key = ("g", facts.handle, state.reference(), full, edge is not None, offset, limit)
+    key = (
+        "g", facts.handle, state.reference(), full, edge is not None, offset, limit,
+        state.graph_next_links, state.graph_ig_id,
+    )  # fmt: skip
     body = state.payloads.get(key)
     if body is None:
         body = data.graph_business_discovery(
@@ -217,7 +238,12 @@ def _graph_body(state: SandboxState, handle: str, fields: str) -> bytes | web.Re
             full=full,
             offset=offset if edge is not None else 0,
             limit=limit if edge is not None else 0,
-            next_url=_GRAPH_NEXT.format(handle=facts.handle, limit=limit),
+            next_url=(
+                _GRAPH_NEXT.format(handle=facts.handle, limit=limit)
+                if state.graph_next_links
+                else None
+            ),
+            with_ig_id=state.graph_ig_id,
         )
         if edge is None:
             # Media edge not requested: drop it entirely.
@@ -255,10 +281,13 @@ async def graph_handler(request: web.Request) -> web.StreamResponse:
             fault = _graph_fault(state, spec, user_id)
             if fault is not None:
                 return _finish(state, "graphapi", fault)
+    if user_id != DEFAULT_USER_ID:
+        # Graph's answer when the node in the path is not the token's own account.
+        return _finish(state, "graphapi", _graph_unknown_node(user_id))
     match = _USERNAME.search(fields)
     if match is None:
         return _finish(state, "graphapi", _json_response({"id": user_id}))
-    result = _graph_body(state, match.group(1).strip().lower(), fields)
+    result = _graph_body(request, match.group(1).strip().lower(), fields)
     if isinstance(result, web.Response):
         return _finish(state, "graphapi", result)
     body = result.replace(b"__USER_ID__", json.dumps(user_id)[1:-1].encode()).replace(
@@ -429,6 +458,85 @@ async def arraybobo_post(request: web.Request) -> web.StreamResponse:
     return _finish(state, "arraybobo", _ok(state, _cdn.rewrite_body(request.app, body), early))
 
 
+REELS_PAGE = 12
+TAGGED_PAGE = 12
+
+
+def tagged_posts(facts: data.ProfileFacts, reference: int) -> list[tuple[Any, Any]]:
+    """(owner, post) of the posts ``facts``'s account is tagged in: the n-th post of a few
+    accounts named after it, deterministic."""
+    found = []
+    for i in range(8):
+        owner = data.facts_for(f"tagger.{i}.of.{facts.handle}"[:30].rstrip("."), reference)
+        if owner is not None and not owner.is_private:
+            found.append((owner, owner.posts[i % len(owner.posts)]))
+    return found
+
+
+async def arraybobo_tagged(request: web.Request) -> web.StreamResponse:
+    state = request.app[STATE_KEY]
+    early = await _arraybobo(request, "tagged_page")
+    if isinstance(early, web.Response):
+        return _finish(state, "arraybobo", early)
+    handle = request.app[PK_KEY].get(request.query.get("id_user", "").strip())
+    facts = data.facts_for(handle, state.reference()) if handle else None
+    if facts is None:
+        return _finish(state, "arraybobo", _json_response({"data": {"user": None}, "status": "ok"}))
+    cursor = request.query.get("end_cursor")
+    offset = data.decode_cursor("at", cursor) if cursor else 0
+    if offset is None:
+        invalid = _json_response({"message": "invalid end_cursor"}, status=400)
+        return _finish(state, "arraybobo", invalid)
+    tagged = tagged_posts(facts, state.reference())
+    window = tagged[offset : offset + TAGGED_PAGE]
+    end = offset + len(window)
+    connection = {
+        "count": len(tagged),
+        "page_info": {
+            "has_next_page": end < len(tagged),
+            "end_cursor": data.encode_cursor("at", end) if end < len(tagged) else None,
+        },
+        "edges": [
+            {"node": data.arraybobo_node(owner, post, owner_detail=True)} for owner, post in window
+        ],
+    }
+    payload = {"data": {"user": {"edge_user_to_photos_of_you": connection}}, "status": "ok"}
+    body = _cdn.rewrite_body(request.app, data.dumps(payload))
+    return _finish(state, "arraybobo", _ok(state, body, early))
+
+
+async def arraybobo_reels(request: web.Request) -> web.StreamResponse:
+    state = request.app[STATE_KEY]
+    early = await _arraybobo(request, "reels_page")
+    if isinstance(early, web.Response):
+        return _finish(state, "arraybobo", early)
+    handle = request.app[PK_KEY].get(request.query.get("id_user", "").strip())
+    facts = data.facts_for(handle, state.reference()) if handle else None
+    if facts is None:
+        missing = _json_response({"message": "user not found", "status": "fail"}, status=404)
+        return _finish(state, "arraybobo", missing)
+    if facts.is_private:
+        return _finish(state, "arraybobo", _json_response(_PRIVATE))
+    cursor = request.query.get("max_id")
+    offset = data.decode_cursor("ar", cursor) if cursor else 0
+    if offset is None:
+        invalid = _json_response({"message": "invalid max_id"}, status=400)
+        return _finish(state, "arraybobo", invalid)
+    reels = [p for p in facts.posts if p.kind == "video"]  # newest first, like the feed
+    window = reels[offset : offset + REELS_PAGE]
+    more = offset + len(window) < len(reels)
+    payload = {
+        "items": [{"media": _instagram_rapid._mobile_item(facts, p)} for p in window],
+        "paging_info": {
+            "max_id": data.encode_cursor("ar", offset + len(window)) if more else None,
+            "more_available": more,
+        },
+        "status": "ok",
+    }
+    body = _cdn.rewrite_body(request.app, data.dumps(payload))
+    return _finish(state, "arraybobo", _ok(state, body, early))
+
+
 # ------------------------------------------------------------------------------ admin
 
 
@@ -496,6 +604,11 @@ async def admin_config(request: web.Request) -> web.Response:
             _replace(state.graph_tokens, payload["graph_tokens"])
         if "rapidapi_keys" in payload:
             _replace(state.rapidapi_keys, payload["rapidapi_keys"])
+        for knob in ("graph_next_links", "graph_ig_id"):
+            if knob in payload:
+                if not isinstance(payload[knob], bool):
+                    raise ValueError(f"{knob} must be true or false")
+                setattr(state, knob, payload[knob])
         if "reference_time" in payload:
             ref = payload["reference_time"]
             state.reference_time = None if ref is None else int(ref)
@@ -506,6 +619,8 @@ async def admin_config(request: web.Request) -> web.Response:
             "latency_ms": state.latency_ms,
             "reference_time": state.reference_time,
             "graph_tokens": len(state.graph_tokens),
+            "graph_next_links": state.graph_next_links,
+            "graph_ig_id": state.graph_ig_id,
             "rapidapi_keys": len(state.rapidapi_keys),
         }
     )
@@ -585,6 +700,8 @@ def build_app(
     app.router.add_get("/arraybobo/ig/info_username/", arraybobo_profile)
     app.router.add_get("/arraybobo/ig/posts/", arraybobo_posts)
     app.router.add_get("/arraybobo/ig/post_info/", arraybobo_post)
+    app.router.add_get("/arraybobo/ig/reels/", arraybobo_reels)
+    app.router.add_get("/arraybobo/ig/tagged/", arraybobo_tagged)
     app.router.add_post("/_sandbox/faults", admin_set_fault)
     app.router.add_get("/_sandbox/faults", admin_get_faults)
     app.router.add_get("/_sandbox/stats", admin_stats)

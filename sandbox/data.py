@@ -332,6 +332,8 @@ def graph_media(facts: ProfileFacts, post: PostFacts) -> dict[str, Any]:
         "permalink": post.permalink,
         "timestamp": graph_timestamp(post.taken_at),
     }
+    # The sandbox's videos are reels (their permalinks say /reel/); the rest is FEED.
+    item["media_product_type"] = "REELS" if post.kind == "video" else "FEED"
     if post.kind == "video":
         item["thumbnail_url"] = post.display_url
         if not post.licensed_audio:
@@ -340,7 +342,26 @@ def graph_media(facts: ProfileFacts, post: PostFacts) -> dict[str, Any]:
         item["media_url"] = post.display_url
     if post.caption is not None:
         item["caption"] = post.caption
+    if post.kind == "carousel":
+        item["children"] = {"data": graph_children(post)}
     return item
+
+
+def carousel_size(post: PostFacts) -> int:
+    """2 to 4 pictures, fixed per post."""
+    return 2 + int(post.post_id) % 3
+
+
+def graph_children(post: PostFacts) -> list[dict[str, Any]]:
+    """A carousel's ``children{id,media_type,media_url}``: Graph lists each picture."""
+    return [
+        {
+            "id": f"{post.post_id}{k}",
+            "media_type": "IMAGE",
+            "media_url": f"{CDN}/media/{post.shortcode}_{k}.jpg",
+        }
+        for k in range(carousel_size(post))
+    ]
 
 
 def graph_business_discovery(
@@ -349,11 +370,16 @@ def graph_business_discovery(
     full: bool,
     offset: int,
     limit: int,
-    next_url: str,
+    next_url: str | None,
+    with_ig_id: bool = True,
 ) -> bytes:
     """A ``business_discovery`` answer. ``next_url`` is used as the paging ``next`` link and may
-    contain the ``{after}`` placeholder for the next cursor."""
-    bd: dict[str, Any] = {"id": facts.fbid, "ig_id": int(facts.pk), "username": facts.handle}
+    contain the ``{after}`` placeholder for the next cursor; ``None`` leaves it out, as Graph
+    often does on this edge (only ``cursors.after`` then tells there is more). ``ig_id`` is
+    deprecated: ``with_ig_id=False`` answers without it."""
+    bd: dict[str, Any] = {"id": facts.fbid, "username": facts.handle}
+    if with_ig_id:
+        bd["ig_id"] = int(facts.pk)
     if full:
         bd.update(
             {
@@ -375,7 +401,7 @@ def graph_business_discovery(
             media["paging"] = {
                 "cursors": {"before": encode_cursor("g", offset), "after": after},
             }
-            if offset + len(window) < len(facts.posts):
+            if next_url is not None and offset + len(window) < len(facts.posts):
                 media["paging"]["next"] = next_url.replace("{after}", after)
         bd["media"] = media
     return dumps({"business_discovery": bd, "id": "__USER_ID__"})

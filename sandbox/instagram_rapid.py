@@ -244,7 +244,14 @@ def _state(request: web.Request) -> SandboxState:
 
 
 def _remember(request: web.Request, facts: ProfileFacts) -> None:
-    request.app[PK_INDEX].put(facts.pk, facts.handle)
+    remember_profile(request.app, facts)
+
+
+def remember_profile(app: web.Application, facts: ProfileFacts) -> None:
+    """Let the id-keyed routes find an account any provider has shown (a real provider knows
+    every id; the sandbox derives accounts from handles, so it learns ids as they are seen)."""
+    if PK_INDEX in app:
+        app[PK_INDEX].put(facts.pk, facts.handle)
 
 
 def _facts_by_handle(request: web.Request, handle: str) -> ProfileFacts | None:
@@ -942,7 +949,12 @@ def register(app: web.Application, state: SandboxState) -> None:
     _register_credentials(state)
     if PK_INDEX not in app:
         app[PK_INDEX] = data.LRU(65536)
-    for name, routes in _GET_ROUTES.items():
+    from sandbox.instagram_listings import JOTUCKER_ROUTES  # it builds on this module
+
+    for name, routes in {
+        **_GET_ROUTES,
+        "jotucker": [*_GET_ROUTES["jotucker"], *JOTUCKER_ROUTES],
+    }.items():
         for path, kind, answer in routes:
             app.router.add_get(f"/{name}/{path}", _get_route(name, kind, answer))
     for path, kind, rocket_answer in _ROCKET_ROUTES:

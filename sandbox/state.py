@@ -115,6 +115,10 @@ class SandboxState:
     """Everything the sandbox app reads. Mutate it directly in-process, or via the admin API."""
 
     graph_tokens: set[str] = field(default_factory=lambda: {DEFAULT_GRAPH_TOKEN})
+    #: How Graph's business_discovery answers: with the ``next`` link (False: only
+    #: ``paging.cursors.after``, as Graph often answers) and with the deprecated ``ig_id``.
+    graph_next_links: bool = False
+    graph_ig_id: bool = True
     rapidapi_keys: set[str] = field(default_factory=lambda: {DEFAULT_RAPIDAPI_KEY})
     latency_ms: float = 0.0
     seed: int = 0

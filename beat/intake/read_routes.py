@@ -189,8 +189,10 @@ async def _instagram_by_profile_id(request: web.Request, profile_id: str) -> web
 async def _youtube_profile(request: web.Request, channel: str) -> web.Response:
     key = clean_text(channel, "channel id or handle")
     store = _store(request)
+    # The original's YouTube "handle" is the channel id; a real @handle (with or without
+    # its @) is accepted too.
     row = await asyncio.to_thread(store.youtube_channel, channel_id=key)
-    if row is None and key.startswith("@"):
+    if row is None:
         row = await asyncio.to_thread(store.youtube_channel, handle=key)
     if row is None:
         return error(f"Profile not found - {key[:60]}", 404)

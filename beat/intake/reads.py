@@ -12,8 +12,8 @@ views are pure functions from rows to the answer shapes, so the contract lives i
   metrics {reach, views, engagement_rate, likes, play_count},
   dimensions {caption, comments, thumbnail_url, display_url}.
 
-YouTube channels are read from a ``youtube_account`` table when the schema has one (its
-columns by the original's names); without it, or without the row, the answer is "not found".
+YouTube channels are read from ``youtube_account`` (written by the youtube family's batches);
+without the row, the answer is "not found".
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, select
+from sqlalchemy import Connection, Engine, select
 
 from beat.intake.post_metrics import (
     RECENT_PER_KIND,
@@ -32,7 +32,8 @@ from beat.intake.post_metrics import (
     estimated_reach,
     post_metrics,
 )
-from beat.store.models import asset_log, instagram_account, instagram_post, metadata
+from beat.store.models import asset_log, instagram_account, instagram_post
+from beat.store.models_youtube import youtube_account
 
 Row = dict[str, Any]
 
@@ -139,14 +140,13 @@ class ReadStore:
     def youtube_channel(
         self, *, channel_id: str | None = None, handle: str | None = None
     ) -> Row | None:
-        """A stored channel by id or ``@handle`` (custom_url); None when no table has it."""
-        table = youtube_table()
-        if table is None:
-            return None
+        """A stored channel by id or by handle (with or without its ``@``; YouTube handles
+        are case-insensitive and stored lower case)."""
+        table = youtube_account
         if channel_id is not None:
             condition = table.c.channel_id == channel_id
-        elif "custom_url" in table.c and handle is not None:
-            condition = table.c.custom_url == "@" + handle.lstrip("@").lower()
+        elif handle is not None:
+            condition = table.c.handle == handle.lstrip("@").lower()
         else:
             return None
         with self.engine.connect() as conn:
@@ -165,11 +165,6 @@ def _account(conn: Connection, handle: str | None, profile_id: str | None) -> Ro
     )
     row = conn.execute(query).mappings().first()
     return dict(row) if row is not None else None
-
-
-def youtube_table() -> Table | None:
-    """The YouTube channel table, once a schema module defines it on the shared metadata."""
-    return metadata.tables.get("youtube_account")
 
 
 # -- views (pure) -----------------------------------------------------------------------------
@@ -236,7 +231,7 @@ def instagram_profile_view(account: Row, posts: Sequence[Row]) -> dict[str, Any]
 
 def youtube_profile_view(channel: Row) -> dict[str, Any]:
     """The original's YouTube fields, and the shared names filled where they mean the same."""
-    handle = (channel.get("custom_url") or "").lstrip("@") or None
+    handle = channel.get("handle")
     return {
         **_EMPTY_PROFILE,
         "platform": "YOUTUBE",

@@ -64,6 +64,16 @@ def _handle_of(params: dict[str, Any]) -> str | None:
 
 
 @dataclass(frozen=True)
+class DayCheck:
+    """A family's own asset check, evaluated on the days a run wrote (today for a batch, the
+    partition's days for a rebuild) from what the warehouse holds: (passed, metadata)."""
+
+    name: str
+    description: str
+    evaluate: Callable[[Engine, Sequence[date]], tuple[bool, dict[str, Any]]]
+
+
+@dataclass(frozen=True)
 class FamilyPipeline:
     family: str
     #: The item kinds its outcomes carry, in the order reports list them.
@@ -77,3 +87,5 @@ class FamilyPipeline:
     tally: Tally | None = None
     #: Family-specific figures of a day for each kind's partition metadata, if any.
     day_metadata: DayMetadata | None = None
+    #: Checks of its own, on the first asset of the family (see `DayCheck`).
+    checks: tuple[DayCheck, ...] = ()

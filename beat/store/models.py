@@ -252,6 +252,8 @@ instagram_account = Table(
     Column("is_verified", Boolean),
     Column("provider", String),
     Column("refreshed_at", UTCDateTime()),
+    #: When the provider answered with what the row holds; an older answer never overwrites.
+    Column("observed_at", UTCDateTime()),
     _created_at(),
     _updated_at(),
 )
@@ -273,9 +275,13 @@ instagram_post = Table(
     Column("plays", BigInteger),
     Column("display_url", Text),
     Column("thumbnail_url", Text),
+    #: A carousel's pictures and videos: [{id, media_type, media_url, thumbnail_url}].
+    Column("children", Json),
     Column("publish_time", UTCDateTime()),
     Column("provider", String),
     Column("refreshed_at", UTCDateTime()),
+    #: When the provider answered with what the row holds; an older answer never overwrites.
+    Column("observed_at", UTCDateTime()),
     _created_at(),
     _updated_at(),
 )
@@ -305,10 +311,11 @@ beat_control = Table(
 )
 
 # Tables of other concerns, declared in modules of their own on the same metadata.
-# YouTube and Shopify tables (helper "youtube").
+# YouTube and Shopify tables (helper "youtube"); Instagram's relationship/activity logs.
 from beat.store import (  # noqa: E402, F401
     models_gpt,
     models_history,
+    models_instagram,
     models_shopify,
     models_youtube,
 )

@@ -77,7 +77,7 @@ def build_batch_assets(
         name=f"{family.name}_batch",
         # Skippable: a rebuild that finds no stored raw response materializes nothing.
         specs=[spec.replace_attributes(skippable=True) for spec in specs.values()],
-        check_specs=_check_specs(family, specs),
+        check_specs=[*_check_specs(family, specs), *_day_check_specs(pipeline, first)],
         # Makes every output optional, so a check that does not apply to a run (the failure
         # rate in a rebuild, the posts check of a batch that fetched no posts) shows as
         # skipped instead of being faked; the assets themselves are only built together.
@@ -106,6 +106,7 @@ def build_batch_assets(
         if batch_id is None:
             days = [date.fromisoformat(key) for key in context.partition_keys]
             yield from _rebuild_days(context, pipeline, flows, specs, database, objects, days)
+            yield from _day_checks(pipeline, first, database, days)
             return
         day = date.fromisoformat(context.partition_key)
 
@@ -155,6 +156,7 @@ def build_batch_assets(
                     severity=dg.AssetCheckSeverity.WARN,
                     metadata={"batch_id": batch_id, "rows": report.rows[kind]},
                 )
+        yield from _day_checks(pipeline, first, database, [day])
 
     job = dg.define_asset_job(
         family.job_name,
@@ -217,6 +219,23 @@ def _family_day_metadata(
     if pipeline.day_metadata is None:
         return {}
     return pipeline.day_metadata(database.engine(), day)
+
+
+def _day_check_specs(pipeline: FamilyPipeline, asset: dg.AssetKey) -> list[dg.AssetCheckSpec]:
+    """A family's own checks (`FamilyPipeline.checks`), judged on the days a run wrote."""
+    return [
+        dg.AssetCheckSpec(c.name, asset=asset, description=c.description) for c in pipeline.checks
+    ]
+
+
+def _day_checks(
+    pipeline: FamilyPipeline, asset: dg.AssetKey, database: DatabaseResource, days: list[date]
+) -> Iterator[dg.AssetCheckResult]:
+    for check in pipeline.checks:
+        passed, metadata = check.evaluate(database.engine(), days)
+        yield dg.AssetCheckResult(
+            check_name=check.name, asset_key=asset, passed=passed, metadata=metadata
+        )
 
 
 def _summary(report: BatchReport) -> str:

@@ -4,6 +4,8 @@ import dagster as dg
 from providers.crawler import DEFAULT_CHAINS, InstagramCrawler
 from providers.credentials import CredentialSource
 from providers.engine import BeforeRequest
+from providers.instagram import PROVIDERS
+from providers.instagram.graphapi import GRAPH_VERSION, GraphApi
 from providers.shopify.crawler import DEFAULT_CHAINS as SHOPIFY_CHAINS
 from providers.shopify.crawler import ShopifyCrawler
 from providers.youtube.crawler import DEFAULT_CHAINS as YOUTUBE_CHAINS
@@ -23,6 +25,9 @@ class CrawlerResource(dg.ConfigurableResource):
     shopify_chains: dict[str, list[str]] = {k: list(v) for k, v in SHOPIFY_CHAINS.items()}
     timeout_seconds: float = 10.0
     concurrency: int = 64
+    #: The Graph API version business_discovery is called on ("v24.0"); Meta retires each
+    #: version about two years after release, so it is configuration, not code.
+    graph_api_version: str = GRAPH_VERSION
 
     def crawler(
         self,
@@ -36,6 +41,7 @@ class CrawlerResource(dg.ConfigurableResource):
             base_urls=self.base_urls,
             chains=self.chains,
             timeout_seconds=self.timeout_seconds,
+            providers={**PROVIDERS, "graphapi": GraphApi(version=self.graph_api_version)},
             before_request=before_request,
         )
 

@@ -5,6 +5,10 @@ The credential secret IS the headers dict: ``{"x-rapidapi-key": ..., "x-rapidapi
 * profile: ``GET {base}/ig/info_username/?user=h`` -> ``{"user": {...mobile API user...}}``
 * posts:   ``GET {base}/ig/posts/?id_user=pk&end_cursor=c`` -> GraphQL timeline media
 * post:    ``GET {base}/ig/post_info/?shortcode=s`` -> ``{"data": {"shortcode_media": {...}}}``
+* tagged:  ``GET {base}/ig/tagged/?id_user=pk&end_cursor=c`` -> web GraphQL
+  ``{"data": {"user": {"edge_user_to_photos_of_you": {count, page_info, edges}}}}``
+* reels:   ``GET {base}/ig/reels/?id_user=pk&max_id=c`` -> Instagram's clips answer,
+  ``{"items": [{"media": {...mobile item...}}], "paging_info": {"max_id", "more_available"}}``
 
 Errors follow the shared RapidAPI mapping (``rapidapi.rapidapi_error``); a bare
 ``{"status": "fail"}`` is this API's way of saying the target does not exist.
@@ -12,6 +16,7 @@ Errors follow the shared RapidAPI mapping (``rapidapi.rapidapi_error``); a bare
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from providers.errors import MalformedResponse, ProviderError, TargetNotFound
@@ -20,14 +25,22 @@ from providers.instagram.base import (
     FETCH_POST,
     FETCH_POSTS,
     FETCH_PROFILE,
+    FETCH_REELS,
+    FETCH_TAGGED,
+    ListingParse,
     PostsParse,
     ProfileParse,
     expect_dict,
     field_dict,
+    opt_bool,
+    opt_dict,
+    opt_list,
+    opt_str,
 )
 from providers.instagram.rapidapi import (
     Endpoint,
     RapidApiProvider,
+    mobile_post,
     mobile_profile,
     rapidapi_error,
     web_post,
@@ -48,7 +61,9 @@ def arraybobo_error(raw: RawResponse, payload: Any) -> ProviderError | None:
 class ArrayBobo(RapidApiProvider):
     name: ClassVar[str] = "arraybobo"
     host: ClassVar[str] = RAPIDAPI_HOST
-    supports: ClassVar[frozenset[str]] = frozenset({FETCH_PROFILE, FETCH_POSTS, FETCH_POST})
+    supports: ClassVar[frozenset[str]] = frozenset(
+        {FETCH_PROFILE, FETCH_POSTS, FETCH_POST, FETCH_REELS, FETCH_TAGGED}
+    )
     profile_includes_posts: ClassVar[bool] = False
 
     # -- requests (RapidApiProvider builds them from these endpoints) -------------------------
@@ -56,6 +71,10 @@ class ArrayBobo(RapidApiProvider):
     profile_endpoint: ClassVar[Endpoint] = Endpoint("ig/info_username/", "user")
     posts_endpoint: ClassVar[Endpoint] = Endpoint("ig/posts/", "id_user", cursor="end_cursor")
     post_endpoint: ClassVar[Endpoint] = Endpoint("ig/post_info/", "shortcode")
+    listing_endpoints: ClassVar[Mapping[str, Endpoint]] = {
+        FETCH_REELS: Endpoint("ig/reels/", "id_user", cursor="max_id"),
+        FETCH_TAGGED: Endpoint("ig/tagged/", "id_user", cursor="end_cursor"),
+    }
 
     # -- parsers ------------------------------------------------------------------------------
 
@@ -80,6 +99,29 @@ class ArrayBobo(RapidApiProvider):
         user = expect_dict(user, "data.user")
         timeline = field_dict(user, "edge_owner_to_timeline_media", "data.user")
         return web_timeline(timeline, "data.user.edge_owner_to_timeline_media")
+
+    def _parse_listing(self, listing: str, raw: RawResponse) -> ListingParse:
+        if listing == FETCH_TAGGED:
+            user = field_dict(self._payload(raw), "data", "body").get("user")
+            if user is None:
+                raise TargetNotFound("tagged: no such user")
+            edge = "edge_user_to_photos_of_you"
+            tagged = field_dict(expect_dict(user, "data.user"), edge, "data.user")
+            return web_timeline(tagged, f"data.user.{edge}")
+        if listing != FETCH_REELS:
+            return super()._parse_listing(listing, raw)
+        payload = self._payload(raw)
+        if "items" not in payload:
+            raise MalformedResponse("body: missing list 'items'")
+        reels = []
+        for i, item in enumerate(opt_list(payload, "items", "body")):
+            where = f"items[{i}]"
+            media = field_dict(expect_dict(item, where), "media", where)
+            reels.append(mobile_post(media, f"{where}.media"))
+        paging = opt_dict(payload, "paging_info", "body") or {}
+        more = opt_bool(paging, "more_available", "paging_info")
+        cursor = opt_str(paging, "max_id", "paging_info") if more else None
+        return reels, cursor or None
 
     def _parse_post(self, raw: RawResponse) -> InstagramPost:
         payload = self._payload(raw)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from abc import ABC
 from collections.abc import Callable
-from typing import ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from providers.credentials import Credential
 from providers.errors import BadInput
@@ -46,14 +46,22 @@ from providers.parsing import (  # noqa: F401
 )
 
 __all__ = [
+    "FETCH_COMMENTS",
     "FETCH_FOLLOWERS",
+    "FETCH_FOLLOWING",
+    "FETCH_LIKES",
     "FETCH_POST",
     "FETCH_POSTS",
     "FETCH_PROFILE",
+    "FETCH_REELS",
+    "FETCH_TAGGED",
     "KIND_FOLLOWERS_PAGE",
+    "LISTINGS",
     "FollowersParse",
     "InstagramProvider",
+    "ListingParse",
     "ProfileParse",
+    "listing_kind",
     "normalize_handle",
     "normalize_shortcode",
 ]
@@ -62,13 +70,30 @@ FETCH_PROFILE = "profile"
 FETCH_POSTS = "posts"
 FETCH_POST = "post"
 FETCH_FOLLOWERS = "followers"
+FETCH_FOLLOWING = "following"
+FETCH_LIKES = "likes"
+FETCH_COMMENTS = "comments"
+FETCH_REELS = "reels"
+FETCH_TAGGED = "tagged"
+#: Paged listings about one target (a profile id, or a shortcode for likes and comments).
+LISTINGS = (
+    FETCH_FOLLOWERS, FETCH_FOLLOWING, FETCH_LIKES, FETCH_COMMENTS, FETCH_REELS, FETCH_TAGGED,
+)  # fmt: skip
 
 #: ``RawResponse.kind`` of a followers page (the other kinds live in ``providers.http``).
 KIND_FOLLOWERS_PAGE = "followers_page"
 
+
+def listing_kind(listing: str) -> str:
+    """``RawResponse.kind`` of a page of ``listing``: "followers_page", "likes_page", ..."""
+    return f"{listing}_page"
+
+
 ProfileParse = tuple[InstagramProfile, list[InstagramPost], str | None]
 PostsParse = tuple[list[InstagramPost], str | None]
 FollowersParse = tuple[list[InstagramFollower], str | None]
+#: (accounts or comments, cursor of the next page or None).
+ListingParse = tuple[list[Any], str | None]
 
 T = TypeVar("T")
 
@@ -144,6 +169,24 @@ class InstagramProvider(ABC):  # noqa: B024 - no abstract methods on purpose: fe
         ``cursor`` continues a listing on the provider that started it."""
         raise NotImplementedError(f"{self.name} does not fetch followers")
 
+    def listing_request(
+        self, listing: str, target: str, cursor: str | None, credential: Credential, base: str
+    ) -> ProviderRequest:
+        """A page of ``listing`` about ``target`` (a profile id; a shortcode for likes and
+        comments). Followers go through ``followers_request``; adapters add the others."""
+        if listing == FETCH_FOLLOWERS:
+            subject = InstagramProfile(profile_id=target, handle="")
+            return self.followers_request(subject, cursor, credential, base)
+        raise NotImplementedError(f"{self.name} does not list {listing}")
+
+    def parse_listing(self, listing: str, raw: RawResponse) -> ListingParse:
+        if listing == FETCH_FOLLOWERS:
+            return self.parse_followers(raw)
+        return self._guard(raw, lambda r: self._parse_listing(listing, r))
+
+    def _parse_listing(self, listing: str, raw: RawResponse) -> ListingParse:
+        raise NotImplementedError(f"{self.name} does not list {listing}")
+
     # -- parsers (pure) -----------------------------------------------------------------------
 
     def parse_profile(self, raw: RawResponse) -> ProfileParse:
@@ -161,7 +204,9 @@ class InstagramProvider(ABC):  # noqa: B024 - no abstract methods on purpose: fe
         """(followers, cursor of the next page or None)."""
         return self._guard(raw, self._parse_followers)
 
-    def parse(self, raw: RawResponse) -> ProfileParse | PostsParse | InstagramPost | FollowersParse:
+    def parse(
+        self, raw: RawResponse
+    ) -> ProfileParse | PostsParse | InstagramPost | FollowersParse | ListingParse:
         """Dispatch on ``raw.kind``."""
         if raw.kind == KIND_PROFILE:
             return self.parse_profile(raw)
@@ -171,6 +216,9 @@ class InstagramProvider(ABC):  # noqa: B024 - no abstract methods on purpose: fe
             return self.parse_post(raw)
         if raw.kind == KIND_FOLLOWERS_PAGE:
             return self.parse_followers(raw)
+        for listing in LISTINGS:
+            if raw.kind == listing_kind(listing):
+                return self.parse_listing(listing, raw)
         raise ValueError(f"unknown raw response kind {raw.kind!r}")
 
     # -- hooks for subclasses -------------------------------------------------------------------

@@ -1,14 +1,25 @@
-"""Instagram Graph API ``business_discovery`` (v12.0).
+"""Instagram Graph API ``business_discovery``.
 
-Request: ``GET {base}/v12.0/{user_id}?fields=business_discovery.username(h){...}&access_token=``
-with the credential ``{"token", "user_id"}``. Paging: ``media.after(cursor)``.
+Request: ``GET {base}/{version}/{user_id}?fields=business_discovery.username(h){...}
+&access_token=`` with the credential ``{"token", "user_id"}``; the version is a setting
+(``GRAPH_VERSION`` by default; the original pinned v12.0, long retired).
 Only professional (business / creator) accounts are visible. No post-by-shortcode.
+
+What Graph really sends (fixtures in tests/fixtures/payloads/graphapi/ say where each is from):
+
+* the media edge pages with ``paging.cursors.after`` and often **no** ``next`` link
+  (restfb/restfb#1148, facebookarchive/php-graph-sdk#1151): paging follows ``after`` and
+  stops on an empty page or a cursor already seen;
+* ``ig_id`` is deprecated and often absent: the profile is then keyed by the Graph ``id``;
+* ``media_product_type`` tells a reel (REELS) from a feed video (FEED); a carousel's
+  pictures come in ``children``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import re
 from typing import Any, ClassVar
 
 from providers.credentials import Credential
@@ -41,15 +52,17 @@ from providers.instagram.base import (
     req_str,
     try_json,
 )
-from providers.model import InstagramPost, InstagramProfile, PostType
+from providers.model import CarouselChild, InstagramPost, InstagramProfile, PostType
 
 __all__ = ["GRAPH_VERSION", "GraphApi", "graph_error"]
 
-GRAPH_VERSION = "v12.0"
+#: The default Graph API version (``BEAT_GRAPH_API_VERSION`` overrides it).
+GRAPH_VERSION = "v24.0"
 
+CHILD_FIELDS = "id,media_type,media_url,thumbnail_url"
 MEDIA_FIELDS = (
-    "id,username,comments_count,like_count,media_type,media_url,thumbnail_url,"
-    "caption,timestamp,permalink"
+    "id,username,comments_count,like_count,media_type,media_product_type,media_url,"
+    f"thumbnail_url,caption,timestamp,permalink,children{{{CHILD_FIELDS}}}"
 )
 PROFILE_FIELDS = (
     "id,ig_id,name,website,followers_count,follows_count,profile_picture_url,username,"
@@ -58,10 +71,21 @@ PROFILE_FIELDS = (
 
 _MEDIA_TYPES: dict[str, PostType] = {
     "IMAGE": "image",
+    # A video without media_product_type (older answers) is a reel, as the original read it.
     "VIDEO": "reels",
     "CAROUSEL_ALBUM": "carousel",
     "STORY": "story",
 }
+#: media_product_type overrides: a FEED video is a feed video, not a reel.
+_PRODUCT_TYPES: dict[tuple[str, str], PostType] = {
+    ("VIDEO", "FEED"): "video",
+    ("VIDEO", "REELS"): "reels",
+    ("VIDEO", "STORY"): "story",
+    ("IMAGE", "STORY"): "story",
+}
+#: Code 100 in business_discovery about the caller itself (its user id or the token's
+#: permissions), not about the account looked up: the credential is unusable as it stands.
+_CALLER_FAULT_WORDS = ("does not exist", "missing permissions", "does not support this operation")
 
 _RATE_LIMIT_CODES = frozenset({4, 17, 32, 341, 368, 613, 80001, 80002})
 _TRANSIENT_CODES = frozenset({1, 2})
@@ -115,7 +139,7 @@ def graph_error(
         text = message if isinstance(message, str) else "Graph API error"
         user_msg = error.get("error_user_msg")
         user_text = user_msg if isinstance(user_msg, str) else ""
-        detail = f"(#{code}{'/' + str(subcode) if subcode else ''}) {text}"
+        detail = f"(#{code}{'/' + str(subcode) if subcode else ''}) {_without_code(text)}"
         status = raw.status
         if code in _NOT_FOUND_CODES or subcode in _NOT_FOUND_SUBCODES:
             if not_found_is_final:
@@ -123,6 +147,8 @@ def graph_error(
             return TargetNotServed(detail, status=status)
         if code == 100 and any(w in f"{text} {user_text}".lower() for w in _NOT_PROFESSIONAL_WORDS):
             return TargetNotServed(detail, status=status)
+        if code == 100 and any(w in text.lower() for w in _CALLER_FAULT_WORDS):
+            return CredentialRejected(detail, status=status)
         if code in _RATE_LIMIT_CODES:
             return RateLimited(detail, status=status, retry_after=_usage_wait_seconds(raw))
         if code in _AUTH_CODES:
@@ -143,6 +169,11 @@ def graph_error(
     return ProviderUnavailable(f"HTTP {raw.status}", status=raw.status)
 
 
+def _without_code(text: str) -> str:
+    """Graph messages often start with their own "(#100) "; the detail adds it once."""
+    return re.sub(r"^\(#\d+\)\s*", "", text)
+
+
 def _shortcode_from_permalink(permalink: str, where: str) -> str:
     """Last non-empty path segment: ``https://www.instagram.com/p/ABC/`` gives ``ABC`` (the
     second-to-last ``/``-separated piece of a canonical permalink)."""
@@ -154,6 +185,25 @@ def _shortcode_from_permalink(permalink: str, where: str) -> str:
     if not segments:
         raise MalformedResponse(f"{where}.permalink: no shortcode in permalink")
     return segments[-1]
+
+
+def _children(item: dict[str, Any], where: str) -> tuple[CarouselChild, ...]:
+    edge = opt_dict(item, "children", where)
+    if edge is None:
+        return ()
+    out = []
+    for i, child in enumerate(opt_list(edge, "data", f"{where}.children")):
+        at = f"{where}.children.data[{i}]"
+        child = expect_dict(child, at)
+        out.append(
+            CarouselChild(
+                media_id=req_id(child, "id", at),
+                media_type=(opt_str(child, "media_type", at) or "IMAGE").upper(),
+                media_url=opt_str(child, "media_url", at),
+                thumbnail_url=opt_str(child, "thumbnail_url", at),
+            )
+        )
+    return tuple(out)
 
 
 class GraphApi(InstagramProvider):
@@ -238,7 +288,9 @@ class GraphApi(InstagramProvider):
         ]
         cursor: str | None = None
         paging = opt_dict(media, "paging", where)
-        if paging is not None and paging.get("next"):
+        # Follow `after` even without a `next` link (Graph often omits it on this edge); the
+        # crawler stops on an empty page or a cursor it has already followed.
+        if paging is not None and posts:
             cursors = opt_dict(paging, "cursors", f"{where}.paging")
             if cursors is not None:
                 cursor = opt_str(cursors, "after", f"{where}.paging.cursors") or None
@@ -247,8 +299,9 @@ class GraphApi(InstagramProvider):
     def _post(
         self, item: dict[str, Any], where: str, profile_id: str | None, handle: str | None
     ) -> InstagramPost:
-        media_type = req_str(item, "media_type", where)
-        post_type = _MEDIA_TYPES.get(media_type.upper())
+        media_type = req_str(item, "media_type", where).upper()
+        product = (opt_str(item, "media_product_type", where) or "").upper()
+        post_type = _PRODUCT_TYPES.get((media_type, product)) or _MEDIA_TYPES.get(media_type)
         if post_type is None:
             raise MalformedResponse(f"{where}.media_type: unknown media type {media_type[:30]!r}")
         media_url = opt_str(item, "media_url", where)
@@ -259,20 +312,22 @@ class GraphApi(InstagramProvider):
             profile_id=profile_id,
             handle=opt_str(item, "username", where) or handle,
             post_type=post_type,
-            content_type=media_type.upper(),
+            content_type=media_type,
             caption=opt_str(item, "caption", where),
             likes=opt_count(item, "like_count", where),
             comments=opt_count(item, "comments_count", where),
             display_url=media_url or thumbnail,
             thumbnail_url=thumbnail,
             taken_at=from_iso(item.get("timestamp"), f"{where}.timestamp"),
+            children=_children(item, where),
         )
 
     def _parse_profile(self, raw: RawResponse) -> ProfileParse:
         bd = self._discovery(raw)
         where = "business_discovery"
         profile = InstagramProfile(
-            profile_id=req_id(bd, "ig_id", where),
+            # ig_id is deprecated and often absent; the Graph id names the account then.
+            profile_id=opt_id(bd, "ig_id", where) or req_id(bd, "id", where),
             handle=req_str(bd, "username", where).lower(),
             full_name=opt_str(bd, "name", where),
             biography=opt_str(bd, "biography", where),
@@ -290,4 +345,6 @@ class GraphApi(InstagramProvider):
     def _parse_posts(self, raw: RawResponse) -> PostsParse:
         bd = self._discovery(raw)
         handle = opt_str(bd, "username", "business_discovery")
-        return self._media(bd, opt_id(bd, "ig_id", "business_discovery"), handle and handle.lower())
+        where = "business_discovery"
+        profile_id = opt_id(bd, "ig_id", where) or opt_id(bd, "id", where)
+        return self._media(bd, profile_id, handle and handle.lower())

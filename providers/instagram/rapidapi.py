@@ -54,6 +54,7 @@ from providers.instagram.base import (
     to_int,
 )
 from providers.model import (
+    InstagramComment,
     InstagramFollower,
     InstagramPost,
     InstagramProfile,
@@ -413,9 +414,29 @@ def _web_follower(node: dict[str, Any], where: str) -> InstagramFollower:
 
 
 def web_followers(connection: dict[str, Any], where: str) -> FollowersParse:
-    """``edge_followed_by``: the followers and the next ``end_cursor``."""
+    """``edge_followed_by`` / ``edge_follow`` / ``edge_liked_by``: the accounts listed and the
+    next ``end_cursor``."""
     followers = [_web_follower(node, nw) for node, nw in _nodes(connection, where)]
     return followers, _end_cursor(connection, where)
+
+
+def _web_comment(node: dict[str, Any], where: str) -> InstagramComment:
+    owner = field_dict(node, "owner", where)
+    return InstagramComment(
+        comment_id=req_id(node, "id", where),
+        text=opt_str(node, "text", where),
+        owner=_web_follower(owner, f"{where}.owner"),
+        created_at=from_epoch(node.get("created_at"), f"{where}.created_at"),
+        likes=edge_count(node, "edge_liked_by", where),
+    )
+
+
+def web_comments(
+    connection: dict[str, Any], where: str
+) -> tuple[list[InstagramComment], str | None]:
+    """``edge_media_to_parent_comment``: top-level comments and the next ``end_cursor``."""
+    comments = [_web_comment(node, nw) for node, nw in _nodes(connection, where)]
+    return comments, _end_cursor(connection, where)
 
 
 # --------------------------------------------------------------------------- mobile family
@@ -623,6 +644,8 @@ class RapidApiProvider(HeaderSecretAdapter, InstagramProvider):
     posts_endpoint: ClassVar[Endpoint | None] = None
     post_endpoint: ClassVar[Endpoint | None] = None
     followers_endpoint: ClassVar[Endpoint | None] = None
+    #: Endpoints of the other listings (following, likes, comments), by listing name.
+    listing_endpoints: ClassVar[Mapping[str, Endpoint]] = {}
 
     def _call(
         self, endpoint: Endpoint, target: str, cursor: str | None, credential: Credential, base: str
@@ -665,6 +688,14 @@ class RapidApiProvider(HeaderSecretAdapter, InstagramProvider):
         if endpoint is None:
             return super().followers_request(profile, cursor, credential, base_url)
         return self._call(endpoint, profile.profile_id, cursor, credential, base_url)
+
+    def listing_request(
+        self, listing: str, target: str, cursor: str | None, credential: Credential, base: str
+    ) -> ProviderRequest:
+        endpoint = self.listing_endpoints.get(listing)
+        if endpoint is None:
+            return super().listing_request(listing, target, cursor, credential, base)
+        return self._call(endpoint, target, cursor, credential, base)
 
     def _error(self, raw: RawResponse, payload: Any) -> ProviderError | None:
         return rapidapi_error(raw, payload)

@@ -9,14 +9,23 @@ imported from beat.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
+import aiohttp
 import pytest
 from pydantic import BaseModel, ConfigDict, field_validator
 
+from beat.config import sandbox_base_urls
+from beat.pipeline.family import FlowOutcome, WriteContext
+from beat.pipeline.youtube import PIPELINE as YOUTUBE
+from beat.pipeline.youtube import refresh_yt_profiles
+from beat.store.credentials import DbCredentialPool
+from providers.youtube.crawler import YouTubeCrawler
+from sandbox.youtube import CATALOGUE, channel_facts, channel_id_for
 from tests.contract.client import call
 from tests.contract.serving import TOKEN, Served, serve_api
 
@@ -264,7 +273,47 @@ def test_recent_posts_and_post_by_shortcode(served: Served) -> None:
     assert post.post.shortcode == shortcode and post.post.post_url.endswith(shortcode)
 
 
-def test_youtube_without_a_channel_table_or_row_is_a_clean_404(served: Served) -> None:
+class ChannelResponse(Strict):
+    handle: str
+    channel_id: str
+
+
+class ChannelAnswer(Strict):
+    status: Status
+    response: ChannelResponse
+
+
+def _scrape_channel(served: Served, handle: str) -> str:
+    """One channel through the YouTube crawler and the youtube family's writer, as a batch
+    would store it."""
+    channel_id = channel_id_for(handle)
+
+    async def fetch() -> FlowOutcome:
+        async with aiohttp.ClientSession() as session:
+            crawler = YouTubeCrawler(
+                session, DbCredentialPool(served.engine), sandbox_base_urls(served.sandbox.url)
+            )
+            return await refresh_yt_profiles(crawler, {"channel_ids": [channel_id]})
+
+    outcome = asyncio.run_coroutine_threadsafe(fetch(), served.loop).result(timeout=60)
+    with served.engine.begin() as conn:
+        YOUTUBE.write(conn, [outcome], WriteContext())
+    return channel_id
+
+
+def test_youtube_channel_reads(served: Served) -> None:
+    facts = next(f for f in map(lambda h: channel_facts(h, 0), CATALOGUE) if f is not None)
+    channel_id = _scrape_channel(served, facts.handle)
+    answer = decode(ChannelAnswer, call(f"{served.url}/youtube/channel/byhandle/@{facts.handle}"))
+    assert answer.response.channel_id == channel_id
+    for path in (f"byhandle/{facts.handle}", f"byid/{channel_id}"):
+        profile = decode(ProfileAnswer, call(f"{served.url}/profiles/YOUTUBE/{path}")).profile
+        assert profile.platform == "YOUTUBE" and profile.channel_id == channel_id
+        assert profile.handle == facts.handle and profile.title
+        assert profile.subscribers is not None and profile.uploads is not None
+
+
+def test_youtube_without_a_channel_row_is_a_clean_404(served: Served) -> None:
     decode(ErrorAnswer, call(f"{served.url}/youtube/channel/byhandle/@tseries"), 404)
     decode(
         ErrorAnswer, call(f"{served.url}/profiles/youtube/byhandle/UCq-Fj5jknLsUf-MWSy4_brA"), 404

@@ -20,15 +20,21 @@ def test_code_location_loads_with_expected_keys(tmp_path: Path, monkeypatch) -> 
     defs = build_definitions(load_settings())
     repo = defs.get_repository_def()
     assert sorted(key.to_user_string() for key in repo.asset_graph.get_all_asset_keys()) == [
+        "creator_growth",
+        "creator_snapshot",
         "gpt_audience_age_gender",
         "gpt_audience_cities",
         "gpt_base_categ_lang_topics",
         "gpt_base_gender",
         "gpt_base_gender_location_lang",
         "gpt_base_location",
+        "instagram_post_activity",
         "instagram_posts",
+        "instagram_profile_relationships",
         "instagram_profiles",
+        "leaderboards",
         "media",
+        "post_performance",
         "provider_health",
         "shopify_orders",
         "shopify_products",
@@ -38,6 +44,7 @@ def test_code_location_loads_with_expected_keys(tmp_path: Path, monkeypatch) -> 
     ]
     assert {s.name for s in repo.sensor_defs} == {
         "instagram_batch_sensor",
+        "instagram_activity_batch_sensor",
         "media_batch_sensor",
         "youtube_batch_sensor",
         "youtube_exports_sensor",
@@ -46,10 +53,33 @@ def test_code_location_loads_with_expected_keys(tmp_path: Path, monkeypatch) -> 
         "outbox_relay_sensor",
         "gpt_batch_sensor",
         "gpt_enrichment_sensor",
+        "analytics_automation_sensor",
     }
     job = defs.resolve_job_def("instagram_batch_job")
     assert job.executor_def is dg.in_process_executor
     assert job.partitions_def is not None
+    assert defs.resolve_job_def("scrape_requests_job").executor_def is dg.in_process_executor
+    graph = repo.asset_graph
+    analytics = {k for k in graph.get_all_asset_keys() if graph.get(k).group_name == "analytics"}
+    assert {k.to_user_string() for k in analytics} == {
+        "creator_growth", "creator_snapshot", "leaderboards", "post_performance",
+    }  # fmt: skip
+    for key in analytics:
+        node = graph.get(key)
+        assert node.automation_condition is not None and node.partitions_def is not None
+    ingestion = {
+        dg.AssetKey(k)
+        for k in ("instagram_profiles", "instagram_posts", "youtube_channels", "youtube_videos")
+    }
+    assert ingestion <= graph.get(dg.AssetKey("creator_snapshot")).parent_keys
+    # Followers listings hang off the profiles they list, in the same group.
+    relationships = dg.AssetKey("instagram_profile_relationships")
+    assert graph.get(relationships).parent_keys == {dg.AssetKey("instagram_profiles")}
+    assert graph.get(relationships).group_name == "instagram"
+    activity = graph.get(dg.AssetKey("instagram_post_activity"))
+    assert activity.parent_keys == {dg.AssetKey("instagram_posts")}
+    checks = {key.name for key in graph.asset_check_keys}
+    assert {"batch_failure_rate", "history_newest_wins"} <= checks
 
 
 def test_dagster_cli_validates_the_workspace(tmp_path: Path) -> None:

@@ -34,7 +34,10 @@ def test_batch_media_lands_in_the_object_store(
             .group_by(scrape_request_log.c.status)
         ).all()
         keys = conn.execute(select(asset_log.c.asset_url)).scalars().all()
+        # Every picture: profile pictures, post media, and each child of a carousel.
+        children = conn.execute(select(instagram_post.c.children)).scalars().all()
         entities = count(instagram_account) + count(instagram_post)
+        entities += sum(len(c) for c in children if c)
     assert dict(media_requests) == {"COMPLETE": entities}  # one per picture, all stored
     assert len(keys) == entities
     assert all(

@@ -65,7 +65,7 @@ def make_events(engine: Engine, requests: int = 6) -> int:
     posts = [InstagramPost(f"sc{i}", str(i), "1", "one", "image", "IMAGE", "hi", 5, 1, None,
                            None, "https://cdn.example/x.jpg", None, now) for i in range(3)]  # fmt: skip
     with engine.begin() as conn:
-        upsert_instagram(conn, [(profile, "graphapi")], [(p, "graphapi") for p in posts])
+        upsert_instagram(conn, [(profile, "graphapi", now)], [(p, "graphapi", now) for p in posts])
     return requests * 3 + 1 + len(posts)
 
 

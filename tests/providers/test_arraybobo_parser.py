@@ -33,7 +33,7 @@ CRED = Credential(
 
 def test_registry_entry() -> None:
     assert isinstance(PROVIDERS["arraybobo"], ArrayBobo)
-    assert BOBO.supports == frozenset({"profile", "posts", "post"})
+    assert BOBO.supports == frozenset({"profile", "posts", "post", "reels", "tagged"})
     assert not BOBO.profile_includes_posts
 
 
@@ -264,3 +264,27 @@ def test_host_header_is_added_and_key_required() -> None:
         BOBO.profile_request(
             "x", Credential("a", "arraybobo", {"x-rapidapi-host": "h"}), "https://r"
         )
+
+
+def test_reels_page(recorded: Recorded) -> None:
+    reels, cursor = BOBO.parse_listing("reels", recorded("arraybobo/reels_page.json"))
+    assert cursor == "QVFDbWF4X2lkXzE"
+    first, second = reels
+    assert (first.shortcode, first.post_type, first.plays, first.views) == (
+        "C7KlMnOpQrS", "reels", 152004, 98110,
+    )  # fmt: skip
+    assert (first.profile_id, first.handle, first.caption) == (
+        "1783926512", "mapleandrye", "60 seconds of lamination",
+    )  # fmt: skip
+    assert second.caption is None and second.likes == 5402
+
+
+def test_tagged_page(recorded: Recorded) -> None:
+    posts, cursor = BOBO.parse_listing("tagged", recorded("arraybobo/tagged_page.json"))
+    assert cursor == "QVFBdGFnZ2VkXzEy"
+    image, video = posts
+    assert (image.shortcode, image.profile_id, image.handle) == (
+        "C7TaGgEdOnE", "5550001112", "pdx.markets",
+    )  # fmt: skip
+    assert image.caption == "Saturday market with @mapleandrye" and image.likes == 310
+    assert (video.post_type, video.views, video.comments) == ("reels", 12044, 19)

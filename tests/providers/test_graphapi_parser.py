@@ -18,6 +18,7 @@ from providers.errors import (
 )
 from providers.http import RawResponse
 from providers.instagram import PROVIDERS, GraphApi
+from providers.instagram.graphapi import GRAPH_VERSION
 from providers.model import InstagramProfile, flatten
 
 Recorded = Callable[[str], RawResponse]
@@ -93,7 +94,9 @@ def test_profile_posts_exact_values(recorded: Recorded) -> None:
 
 def test_posts_page(recorded: Recorded) -> None:
     posts, cursor = GRAPH.parse_posts(recorded("graphapi/posts_page.json"))
-    assert cursor is None  # cursors present but no "next": last page
+    # Graph often omits "next" on this edge: the after cursor alone says where to go on (the
+    # crawler stops on an empty page, a repeated cursor or once media_count posts are in).
+    assert cursor == "QVFIUmVuZAF9lbmQ"
     assert [p.shortcode for p in posts] == ["C6DeFgHiJkL", "C5zZyXwVuTs"]
     video, image = posts
     assert video.display_url.endswith("cinnamon_buns.mp4")  # type: ignore[union-attr]
@@ -113,6 +116,8 @@ def test_posts_page(recorded: Recorded) -> None:
         ("graphapi/error_permission.json", CredentialRejected, None),
         ("graphapi/error_transient.json", ProviderUnavailable, None),
         ("graphapi/error_not_professional.json", TargetNotServed, None),
+        # Code 100 about the caller's own node: the credential is unusable, not a passing fault.
+        ("graphapi/error_unknown_node.json", CredentialRejected, None),
         ("graphapi/error_page.html", MalformedResponse, None),
     ],
 )
@@ -231,7 +236,7 @@ def test_shortcode_from_permalink(permalink: str, shortcode: str) -> None:
 def test_profile_request() -> None:
     req = GRAPH.profile_request("mapleandrye", CRED, "https://graph.example/")
     assert req.method == "GET"
-    assert req.url == "https://graph.example/v12.0/17841400000000001"
+    assert req.url == f"https://graph.example/{GRAPH_VERSION}/17841400000000001"
     assert req.params["access_token"] == "EAAGtok-secret"
     fields = req.params["fields"]
     assert fields.startswith("business_discovery.username(mapleandrye){")
@@ -267,3 +272,58 @@ def test_post_by_shortcode_is_not_supported(recorded: Recorded) -> None:
 def test_parse_dispatches_on_kind(recorded: Recorded) -> None:
     parsed = GRAPH.parse(recorded("graphapi/posts_page.json"))
     assert isinstance(parsed, tuple) and len(parsed) == 2
+
+
+def test_current_answer_without_ig_id(recorded: Recorded) -> None:
+    """ig_id is deprecated: a profile without it is keyed by its Graph id."""
+    profile, _, cursor = GRAPH.parse_profile(recorded("graphapi/profile_current.json"))
+    assert (profile.profile_id, profile.fbid) == ("17841405822304914", "17841405822304914")
+    assert (profile.handle, profile.followers, profile.media_count) == ("mapleandrye", 48390, 741)
+    assert cursor == "QVFIUjRUQnVtVWREVzN"  # only cursors.after, no next link
+
+
+def test_media_product_type_tells_reels_from_feed_videos(recorded: Recorded) -> None:
+    _, posts, _ = GRAPH.parse_profile(recorded("graphapi/profile_current.json"))
+    reel, feed_video, carousel = posts
+    assert (reel.post_type, reel.content_type) == ("reels", "VIDEO")
+    assert (feed_video.post_type, feed_video.content_type) == ("video", "VIDEO")
+    assert carousel.post_type == "carousel"
+    assert {p.profile_id for p in posts} == {"17841405822304914"}
+
+
+def test_every_carousel_child_is_kept(recorded: Recorded) -> None:
+    _, posts, _ = GRAPH.parse_profile(recorded("graphapi/profile_current.json"))
+    carousel = posts[2]
+    assert [(c.media_id, c.media_type) for c in carousel.children] == [
+        ("18001100220033004", "IMAGE"),
+        ("18001100220033005", "IMAGE"),
+        ("18001100220033006", "VIDEO"),
+    ]
+    assert carousel.children[2].thumbnail_url is not None
+    assert carousel.children[2].thumbnail_url.endswith("menu_3_cover.jpg")
+    assert [c["id"] for c in flatten(carousel.dimensions())["children"]][-1] == "18001100220033006"
+
+
+def test_the_request_asks_for_product_type_and_children() -> None:
+    request = GRAPH.profile_request("mapleandrye", CRED, "https://graph.example")
+    fields = request.params["fields"]
+    assert "media_product_type" in fields
+    assert "children{id,media_type,media_url,thumbnail_url}" in fields
+
+
+def test_graph_version_is_a_setting() -> None:
+    assert (
+        GraphApi()
+        .profile_request("a", CRED, "https://g.example")
+        .url.startswith(f"https://g.example/{GRAPH_VERSION}/")
+    )
+    custom = GraphApi(version="v25.0").profile_request("a", CRED, "https://g.example")
+    assert custom.url == "https://g.example/v25.0/17841400000000001"
+    assert GRAPH_VERSION != "v12.0"
+
+
+def test_error_detail_names_the_code_once(recorded: Recorded) -> None:
+    with pytest.raises(ProviderError) as info:
+        GRAPH.parse_profile(recorded("graphapi/error_prefixed.json"))
+    assert str(info.value).count("(#100)") == 1
+    assert "Tried accessing nonexisting field" in str(info.value)

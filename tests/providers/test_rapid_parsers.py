@@ -73,7 +73,12 @@ def rapid_cred(provider: str, key: str = "rk-secret-000123") -> Credential:
 @pytest.mark.parametrize(
     ("name", "cls", "supports", "includes_posts"),
     [
-        ("jotucker", JoTucker, {"profile", "posts", "post", "followers"}, True),
+        (
+            "jotucker",
+            JoTucker,
+            {"profile", "posts", "post", "followers", "following", "likes", "comments"},
+            True,
+        ),
         ("rocketapi", RocketApi, {"profile", "post", "followers"}, True),
         ("lama", Lama, {"profile", "posts", "post"}, False),
         ("bestsolutions", BestSolutions, {"profile", "posts"}, False),
@@ -722,3 +727,61 @@ def test_parse_dispatches_followers_pages() -> None:
     assert raw.kind == "followers_page"
     followers, cursor = PROVIDERS["rocketapi"].parse(raw)  # type: ignore[misc]
     assert cursor is None and followers[0].profile_id == "5"
+
+
+# --------------------------------------------------------------------------- jotucker listings
+
+
+def test_jotucker_following() -> None:
+    following, cursor = parse("jotucker/following_page.json")
+    assert cursor is None
+    assert [(f.profile_id, f.handle, f.is_verified) for f in following] == [
+        ("17841401111111", "king_arthur_baking", True),
+        ("2289174650", "pdx_velo_club", False),
+        ("58811230097", "private_tom", False),
+    ]
+
+
+def test_jotucker_likers() -> None:
+    likers, cursor = parse("jotucker/likes_page.json")
+    assert cursor == "QVFEbGlrZXJzXzI"
+    assert [f.handle for f in likers] == ["lena.rides", "bread.nerd"]
+
+
+def test_jotucker_comments() -> None:
+    comments, cursor = parse("jotucker/comments_page.json")
+    # Instagram's comment cursors are JSON text: passed back as they came.
+    assert cursor == '{"server_cursor": "QVFBcmM", "is_server_cursor_inverse": true}'
+    first, empty = comments
+    assert (first.comment_id, first.text, first.likes) == (
+        "18034567890123456",
+        "Need this recipe 😍",
+        12,
+    )
+    assert (first.owner.profile_id, first.owner.handle) == ("6120938475", "lena.rides")
+    assert first.created_at == datetime(2024, 6, 12, 11, 5, 31, tzinfo=UTC)
+    assert flatten(first.dimensions()) == {
+        "comment_id": "18034567890123456", "text": "Need this recipe 😍", "handle": "lena.rides",
+    }  # fmt: skip
+    assert empty.text == "" and empty.likes == 0
+
+
+def test_jotucker_listing_of_a_missing_post() -> None:
+    with pytest.raises(TargetNotFound):
+        parse("jotucker/likes_post_missing.json")
+
+
+def test_jotucker_listing_requests() -> None:
+    jot = PROVIDERS["jotucker"]
+    cred = rapid_cred("jotucker")
+    likes = jot.listing_request("likes", "C8aBcDeFgHi", "QVFE", cred, "https://r")
+    assert likes.url == "https://r/media_likers"
+    assert likes.params == {"short_code": "C8aBcDeFgHi", "batch_size": "50", "end_cursor": "QVFE"}
+    following = jot.listing_request("following", "2289174650", None, cred, "https://r")
+    assert following.url == "https://r/followings"
+    assert following.params == {"user_id": "2289174650", "batch_size": "50"}
+    comments = jot.listing_request("comments", "C8aBcDeFgHi", None, cred, "https://r")
+    assert (comments.url, comments.params) == (
+        "https://r/media_comments",
+        {"short_code": "C8aBcDeFgHi"},
+    )

@@ -62,16 +62,17 @@ async def test_graph_profile_and_paging(sb: RunningSandbox, client: aiohttp.Clie
     seen = [m["permalink"].rstrip("/").rsplit("/", 1)[1] for m in bd["media"]["data"]]
     assert len(seen) == min(25, facts.media_count)
     paging = bd["media"]["paging"]
-    while "next" in paging:
+    # Like Graph, the sandbox sends only cursors.after on this edge: no next link to follow.
+    assert "next" not in paging
+    while "after" in paging.get("cursors", {}):
         after = paging["cursors"]["after"]
-        assert "access_token=" in paging["next"]
         status, _, page = await _graph(
             client, sb, _fields("paging.test", f"media.after({after}).limit(25)", full=False)
         )
         assert status == 200
         assert "followers_count" not in page["business_discovery"]
         media = page["business_discovery"]["media"]
-        assert 0 < len(media["data"]) <= 25
+        assert len(media["data"]) <= 25
         seen += [m["permalink"].rstrip("/").rsplit("/", 1)[1] for m in media["data"]]
         paging = media.get("paging", {})
     assert seen == [p.shortcode for p in facts.posts]

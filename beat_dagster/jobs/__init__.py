@@ -1,0 +1,1 @@
+"""Jobs people launch by hand from the Dagster UI."""
