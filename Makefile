@@ -40,6 +40,7 @@ bench: $(STAMP) services
 	$(BIN)/python bench/youtube_bench.py
 	$(BIN)/python bench/shopify_bench.py
 	$(BIN)/python bench/export_bench.py
+	$(BIN)/python bench/retention_bench.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy

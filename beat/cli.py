@@ -157,10 +157,9 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_api(args: argparse.Namespace) -> int:
-    from aiohttp import web
-
     from beat.intake.api import RedactingAccessLogger, build_api
     from beat.intake.refresh import InlineRefresher
+    from beat.ops.drain import serve_api
 
     settings = load_settings()
     if not settings.api_token:
@@ -169,7 +168,8 @@ def cmd_api(args: argparse.Namespace) -> int:
     queue = _queue()
     refresher = InlineRefresher.from_settings(queue.engine, settings)
     app = build_api(queue, token=settings.api_token, refresher=refresher)
-    web.run_app(app, host=args.host, port=args.port, access_log_class=RedactingAccessLogger)
+    # Drains on SIGTERM; access lines without query strings.
+    serve_api(app, host=args.host, port=args.port, access_log_class=RedactingAccessLogger)
     return 0
 
 

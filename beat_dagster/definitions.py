@@ -7,6 +7,7 @@ import dagster as dg
 from beat.config import Settings, load_settings
 from beat.flows import FAMILIES
 from beat.limits import fetches_within, load_specs
+from beat.ops import configure_observability
 from beat_dagster.assets.analytics import ANALYTICS_ASSETS, analytics_automation_sensor
 from beat_dagster.assets.batches import REBUILD_JOBS
 from beat_dagster.assets.gpt import gpt_batch, gpt_batch_job
@@ -22,6 +23,11 @@ from beat_dagster.assets.providers import (
     provider_health_job,
     provider_health_schedule,
 )
+from beat_dagster.assets.queue_health import (
+    queue_health,
+    queue_health_job,
+    queue_health_schedule,
+)
 from beat_dagster.assets.shopify import shopify_batch, shopify_batch_job
 from beat_dagster.assets.youtube import (
     youtube_batch,
@@ -31,6 +37,7 @@ from beat_dagster.assets.youtube import (
 )
 from beat_dagster.io_managers import ParquetPartitionIOManager
 from beat_dagster.jobs.requests import scrape_requests_job
+from beat_dagster.jobs.retention import queue_retention_job, queue_retention_schedule
 from beat_dagster.resources import (
     BrokerResource,
     CrawlerResource,
@@ -77,6 +84,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         assets=[
             *(assets for assets, _ in BATCH_FAMILIES.values()),
             provider_health,
+            queue_health,
             *ANALYTICS_ASSETS,
         ],
         # Batch jobs are launched by their sensors; rebuild jobs are what operators backfill.
@@ -84,9 +92,11 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             *batch_jobs.values(),
             *REBUILD_JOBS.values(),
             provider_health_job,
+            queue_health_job,
+            queue_retention_job,
             scrape_requests_job,
         ],
-        schedules=[provider_health_schedule],
+        schedules=[provider_health_schedule, queue_health_schedule, queue_retention_schedule],
         # Materializations launched from the UI run in-process too (a process per step costs
         # 8-20 s here and buys nothing: the work is concurrent inside one asyncio loop).
         executor=dg.in_process_executor,
@@ -132,4 +142,5 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     )
 
 
+configure_observability()  # JSON logs / traces in the code server and every run, if enabled
 defs = build_definitions(load_settings())

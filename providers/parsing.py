@@ -211,14 +211,11 @@ def from_iso(value: Any, where: str) -> datetime | None:
         return None
     if not isinstance(value, str):
         raise _malformed(where, f"expected a timestamp string, got {type(value).__name__}")
-    parsed: datetime | None = None
     try:
-        parsed = datetime.strptime(value, "%Y-%m-%dT%H:%M:%S%z")
+        # Python 3.11's ISO parser takes Graph's "+0000" offsets too, at ~1/10 of strptime.
+        parsed = datetime.fromisoformat(value)
     except ValueError:
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError:
-            raise _malformed(where, "unparseable timestamp") from None
+        raise _malformed(where, "unparseable timestamp") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     try:

@@ -970,6 +970,10 @@ def _search(request: web.Request, *, with_snippet: bool) -> bytes | web.Response
     channel_id = request.query.get("channelId")
     if channel_id is not None:
         return _search_channel(request, channel_id)
+    if request.query.get("videoCategoryId") is not None:
+        from sandbox.youtube_social import genre_search
+
+        return genre_search(request, with_snippet=with_snippet)
     query = request.query.get("q", "")
     size = _page_size(request)
     if isinstance(size, web.Response):
@@ -1010,7 +1014,23 @@ _DATA_ROUTES: dict[str, tuple[str, Callable[[web.Request], bytes | web.Response]
     "playlistItems": ("playlist_page", _playlist_items),
     "videos": ("videos", _videos),
     "search": ("search", lambda r: _search(r, with_snippet=True)),
+    "commentThreads": ("comment_threads", lambda r: _comment_threads(r)),
+    "activities": ("activities", lambda r: _social(r, "activities")),
+    "subscriptions": ("subscriptions", lambda r: _social(r, "subscriptions")),
 }
+
+
+def _social(request: web.Request, resource: str) -> bytes | web.Response:
+    from sandbox import youtube_social
+
+    answer: Callable[[web.Request], bytes | web.Response] = getattr(youtube_social, resource)
+    return answer(request)
+
+
+def _comment_threads(request: web.Request) -> bytes | web.Response:
+    from sandbox.youtube_comments import comment_threads
+
+    return comment_threads(request)
 
 
 # ------------------------------------------------------------------------------ handlers
@@ -1133,6 +1153,7 @@ def _setup_providers(state: SandboxState) -> None:
         secret=lambda key: {"key": key},
     )
     owners = {key: channel_id_for(CATALOGUE[i]) for i, key in enumerate(KEYS["ytapi"])}
+    # A grant belongs to its channel: the pool hands it out for that channel's own reads.
     state.add_provider(
         "ytapi",
         keys=KEYS["ytapi"],
@@ -1144,6 +1165,7 @@ def _setup_providers(state: SandboxState) -> None:
             "client_id": CLIENT_ID,
             "client_secret": CLIENT_SECRET,
         },
+        handle=owners.get,
     )
     for name, host in RAPIDAPI_HOSTS.items():
         state.add_provider(
@@ -1202,6 +1224,9 @@ def register(app: web.Application, state: SandboxState) -> None:
     from sandbox import youtube_shorts
 
     youtube_shorts.register(app, state)
+    from sandbox import youtube_analytics
+
+    youtube_analytics.register(app)
     _add_get(
         app,
         "/yt-search/search/",

@@ -44,6 +44,34 @@ class PostIdParams(FlowParams):
     post_id: VideoId
 
 
+class PostCommentsParams(FlowParams):
+    shortcode: VideoId
+    # As the original's fetch_post_comments (Instagram) default.
+    max_comments: int = Field(default=1000, ge=1, le=10_000)
+
+
+class GenreParams(FlowParams):
+    #: A YouTube video category id (videoCategoryId), e.g. "10" Music, "20" Gaming.
+    category: Annotated[str, StringConstraints(pattern=r"^\d{1,4}$")]
+    #: An ISO 639-1 language the results should prefer (relevanceLanguage).
+    language: Annotated[str, StringConstraints(pattern=r"^[a-z]{2}$")] | None = None
+    max_results: int = Field(default=50, ge=1, le=500)
+
+
+class ChannelIdParams(FlowParams):
+    channel_id: ChannelId
+
+
+class ActivitiesParams(FlowParams):
+    channel_id: ChannelId
+    max_activities: int = Field(default=50, ge=1, le=10_000)
+
+
+class RelationshipParams(FlowParams):
+    channel_id: ChannelId
+    max_relationship: int = Field(default=50, ge=1, le=10_000)
+
+
 class ChannelPostsParams(FlowParams):
     channel_id: ChannelId
     filter: DateRange | None = None
@@ -92,6 +120,19 @@ class ChannelVideosExportParams(ChannelsExportParams):
     max_posts: int = Field(default=50, ge=1, le=5000)
     start_date: Day | None = None
     end_date: Day | None = None
+
+
+class AudienceExportParams(ChannelsExportParams):
+    """Without dates: the 90 days up to yesterday (UTC)."""
+
+    start_date: Day | None = None
+    end_date: Day | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> AudienceExportParams:
+        if self.start_date and self.end_date and self.start_date > self.end_date:
+            raise ValueError("start_date is after end_date")
+        return self
 
 
 class PlaylistVideosExportParams(_ExportInput):
@@ -180,6 +221,37 @@ FLOWS = (
         PostIdParams,
         "A video, marked short or video by what youtube.com/shorts/{id} answers.",
     ),
+    _flow(
+        "fetch_yt_post_comments",
+        "comments",
+        PostCommentsParams,
+        "A video's newest top-level comments (max_comments), each a COMMENT activity.",
+    ),
+    _flow(
+        "refresh_yt_posts_by_genre",
+        "genre",
+        GenreParams,
+        "The most viewed videos of a category (max_results), the language's first, with details.",
+    ),
+    _flow(
+        "refresh_yt_profile_insights",
+        "insights",
+        ChannelIdParams,
+        "A channel's audience by country, city and gender/age over the last 90 days (YouTube "
+        "Analytics, through the owner's own ytapi grant).",
+    ),
+    _flow(
+        "refresh_yt_activities",
+        "activities",
+        ActivitiesParams,
+        "A channel's activity feed (uploads, playlist additions, ...), newest first.",
+    ),
+    _flow(
+        "refresh_yt_profile_relationship",
+        "subscriptions",
+        RelationshipParams,
+        "The channels a channel subscribes to (max_relationship), each a FOLLOWS relationship.",
+    ),
     _export("fetch_channels_csv", "channel", ChannelsExportParams, "Channels by id."),
     _export(
         "fetch_channel_videos_csv",
@@ -200,4 +272,16 @@ FLOWS = (
         "Videos each keyword finds (max_results), within the dates.",
     ),
     _export("fetch_video_details_csv", "videos", VideoDetailsExportParams, "Videos by id."),
+    _export(
+        "fetch_channel_demographic_csv",
+        "insights",
+        AudienceExportParams,
+        "Each channel's viewers by age group and gender (YouTube Analytics, the owner's grant).",
+    ),
+    _export(
+        "fetch_channel_audience_geography_csv",
+        "insights",
+        AudienceExportParams,
+        "Each channel's views by country (YouTube Analytics, the owner's grant).",
+    ),
 )

@@ -228,6 +228,14 @@ class RedactingAccessLogger(AbstractAccessLogger):
             request.path,
             response.status,
             time * 1000,
+            # Fields of the JSON log line (BEAT_LOG_FORMAT=json); the id is the request's own.
+            extra={
+                "request_id": response.headers.get("X-Request-ID"),
+                "method": request.method,
+                "path": request.path,
+                "status": response.status,
+                "ms": round(time * 1000, 1),
+            },
         )
 
 

@@ -9,6 +9,7 @@ from its raw response by a backfill.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gzip
 import json
 import logging
@@ -25,6 +26,7 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, Opera
 
 from beat.events.trace import trace_events
 from beat.objects import ObjectStore
+from beat.ops.tracing import record_call
 from beat.pipeline.family import FamilyPipeline, FlowOutcome, WriteContext
 from beat.store.outbox import write_events
 from beat.store.queue import ClaimedRequest, Completion, Failure, RequestQueue
@@ -56,6 +58,8 @@ class BatchReport:
     raw_objects: int = 0
     #: Chunk writes tried again after the database connection was lost.
     write_retries: int = 0
+    #: Requests given back to the queue unfinished because the run was asked to stop.
+    handed_back: int = 0
     duration_seconds: float = 0.0
     #: Per item kind, the family's own figures (``FamilyPipeline.tally``).
     details: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -89,6 +93,7 @@ class BatchReport:
             "rows_by_kind": dict(self.rows),
             "raw_objects": self.raw_objects,
             "write_retries": self.write_retries,
+            "handed_back_on_stop": self.handed_back,
             "duration_seconds": round(self.duration_seconds, 3),
             "requests_per_second": round(self.requests / self.duration_seconds, 1)
             if self.duration_seconds
@@ -171,6 +176,7 @@ class BatchRunner:
         on_progress: ProgressHook | None = None,
         progress_interval_seconds: float = 5.0,
         write_patience_seconds: float | None = None,
+        stop_grace_seconds: float = 20.0,
     ) -> None:
         self.queue = queue
         self.engine = engine
@@ -191,6 +197,19 @@ class BatchRunner:
             if write_patience_seconds is not None
             else min(60.0, queue.lease_seconds / 3)
         )
+        self.stop_grace_seconds = stop_grace_seconds
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping: asyncio.Event | None = None
+
+    def stop(self) -> None:
+        """Start no more requests; those in flight get ``stop_grace_seconds`` to finish, the
+        rest go back to the queue (attempt given back). Safe from a signal handler or a thread."""
+        if self._loop is not None and self._stopping is not None:
+            self._loop.call_soon_threadsafe(self._stopping.set)
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping is not None and self._stopping.is_set()
 
     async def run(
         self, claims: Sequence[ClaimedRequest], *, batch_id: str, run_id: str, day: date
@@ -198,6 +217,7 @@ class BatchRunner:
         report = BatchReport(batch_id=batch_id, requests=len(claims))
         self._calls: list[HttpCall] = []  # HTTP exchanges since the last flush, for tracing
         started = time.perf_counter()
+        self._loop, self._stopping = asyncio.get_running_loop(), asyncio.Event()
         results: asyncio.Queue[Processed | None] = asyncio.Queue()
         keeper = asyncio.create_task(self._keep_leases(batch_id, run_id))
         writer = asyncio.create_task(self._write(results, report, batch_id, run_id, day))
@@ -207,22 +227,26 @@ class BatchRunner:
             connector = aiohttp.TCPConnector(limit=self.concurrency, ttl_dns_cache=300)
             async with aiohttp.ClientSession(connector=connector) as session:
                 crawler = self.crawler_factory(session)
-                crawler.on_call = lambda call: self._calls.append(call)
+                crawler.on_call = self._on_call
                 gate = asyncio.Semaphore(self.concurrency)
                 try:
                     fetching = asyncio.gather(
                         *(self._process(crawler, gate, claim, results) for claim in claims)
                     )
-                    either: set[asyncio.Future[Any]] = {fetching, writer}
-                    await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
-                    if writer.done():  # the writer ends early only when it failed
-                        writer.result()  # raises its error: stop fetching what nobody can write
-                    await fetching
+                    await self._until_fetched_or_stopped(fetching, writer)
                 finally:
                     if hasattr(crawler, "aclose"):  # a crawler with its own client (GPT)
                         await crawler.aclose()
             await results.put(None)
             await writer
+            if self.stopping:
+                report.handed_back = await asyncio.to_thread(
+                    self.queue.release_batch,
+                    batch_id,
+                    run_id,
+                    "handed back: the run was stopped (SIGTERM) before finishing it",
+                    give_back=True,
+                )
         except BaseException as exc:
             if fetching is not None:
                 fetching.cancel()
@@ -234,6 +258,32 @@ class BatchRunner:
             reporter.cancel()
         report.duration_seconds = time.perf_counter() - started
         return report
+
+    async def _until_fetched_or_stopped(
+        self, fetching: asyncio.Future[Any], writer: asyncio.Task[None]
+    ) -> None:
+        assert self._stopping is not None
+        stop = asyncio.create_task(self._stopping.wait())
+        try:
+            either: set[asyncio.Future[Any]] = {fetching, writer, stop}
+            await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+            if writer.done():  # the writer ends early only when it failed
+                writer.result()  # raises its error: stop fetching what nobody can write
+            if not fetching.done():  # stopping: what is in flight gets the grace, then is cut
+                await asyncio.wait({fetching}, timeout=self.stop_grace_seconds)
+                if not fetching.done():
+                    log.warning("stop grace over: cutting the requests still in flight")
+                    fetching.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await fetching
+                    return
+            await fetching
+        finally:
+            stop.cancel()
+
+    def _on_call(self, call: HttpCall) -> None:
+        self._calls.append(call)
+        record_call(call)  # a provider span, when tracing is on
 
     async def _release(self, batch_id: str, run_id: str, exc: BaseException) -> None:
         """Hand unfinished rows back at once instead of waiting for their lease to lapse.
@@ -259,6 +309,8 @@ class BatchRunner:
         results: asyncio.Queue[Processed | None],
     ) -> None:
         async with gate:
+            if self.stopping:  # left PROCESSING; handed back when the run ends
+                return
             try:
                 # The per-handle rate limit keys on the request's target.
                 with target_handle(self.pipeline.target_of(claim.params)):

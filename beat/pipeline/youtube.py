@@ -10,21 +10,43 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection
 
 from beat.pipeline.family import FamilyPipeline, FlowHandler, FlowOutcome, WriteContext
 from beat.store.youtube import upsert_youtube
+from beat.store.youtube_social import (
+    upsert_activities,
+    upsert_comments,
+    upsert_insights,
+    upsert_relationships,
+)
 from providers.http import RawResponse
+from providers.youtube import PROVIDERS
+from providers.youtube.analytics import KIND_REPORT, AudienceReport
 from providers.youtube.base import KIND_VIDEOS, uploads_playlist_for
-from providers.youtube.crawler import YouTubeCrawler, reparse_channels, reparse_videos
+from providers.youtube.comments import YouTubeComment
+from providers.youtube.crawler import (
+    YouTubeCrawler,
+    reparse_channels,
+    reparse_listing,
+    reparse_videos,
+)
 from providers.youtube.model import YouTubeChannel, YouTubeVideo
 from providers.youtube.shorts import KIND_SHORTS_PAGE, YtShorts
+from providers.youtube.social import YouTubeActivity, YouTubeSubscription
+from providers.youtube.ytapi import YtApi
 
 CHANNELS = "channels"
 VIDEOS = "videos"
+COMMENTS = "comments"
+ACTIVITIES = "activities"
+RELATIONSHIPS = "relationships"
+INSIGHTS = "insights"
+#: The audience window refresh_yt_profile_insights reads: 90 days up to yesterday (UTC).
+INSIGHTS_DAYS = 90
 
 
 @dataclass(frozen=True)
@@ -47,6 +69,35 @@ class ObservedVideo:
     post_type: str | None = None
 
 
+@dataclass(frozen=True)
+class ObservedComment:
+    comment: YouTubeComment
+    observed_at: datetime
+
+
+@dataclass(frozen=True)
+class ObservedActivity:
+    activity: YouTubeActivity
+    observed_at: datetime
+
+
+@dataclass(frozen=True)
+class ObservedSubscription:
+    """A channel (the subscriber) subscribing to another: a FOLLOWS relationship."""
+
+    subscription: YouTubeSubscription
+    observed_at: datetime
+
+
+@dataclass(frozen=True)
+class ObservedInsights:
+    """A channel's audience reports (country, city, gender_age) as one request saw them."""
+
+    channel_id: str
+    reports: tuple[AudienceReport, ...]
+    observed_at: datetime
+
+
 def observed_at(raws: Sequence[RawResponse]) -> datetime:
     """When the provider answered (the last response of the fetch)."""
     stamps = [r.fetched_at for r in raws if r.fetched_at]
@@ -63,6 +114,14 @@ def _within(video: YouTubeVideo, start: str | None, end: str | None) -> bool:
     return (start is None or day >= date.fromisoformat(start)) and (
         end is None or day <= date.fromisoformat(end)
     )
+
+
+#: The listing flows: (item kind, observation type, the param that caps the count).
+_LISTINGS: dict[str, tuple[str, Any, str]] = {
+    "fetch_yt_post_comments": (COMMENTS, ObservedComment, "max_comments"),
+    "refresh_yt_activities": (ACTIVITIES, ObservedActivity, "max_activities"),
+    "refresh_yt_profile_relationship": (RELATIONSHIPS, ObservedSubscription, "max_relationship"),
+}
 
 
 def outcome_from(
@@ -90,6 +149,21 @@ def outcome_from(
             if _within(v, start, end)
         )
         return FlowOutcome(provider, {VIDEOS: rows}, raws)
+    if flow in _LISTINGS:
+        kind, wrap, limit = _LISTINGS[flow]
+        found = parsed if parsed is not None else reparse_listing(raws)
+        return FlowOutcome(provider, {kind: tuple(wrap(i, seen) for i in found[: params[limit]])},
+                           raws)  # fmt: skip
+    if flow == "refresh_yt_profile_insights":
+        reports = parsed if parsed is not None else _reparse_reports(raws)
+        return FlowOutcome(
+            provider, {INSIGHTS: (ObservedInsights(params["channel_id"], tuple(reports), seen),)},
+            raws,
+        )  # fmt: skip
+    if flow == "refresh_yt_posts_by_genre":
+        found = reparse_videos([r for r in raws if r.kind == KIND_VIDEOS])
+        rows = tuple(ObservedVideo(v, seen, category=params["category"]) for v in found)
+        return FlowOutcome(provider, {VIDEOS: rows}, raws)
     if flow == "refresh_yt_post_type":
         shorts = [r for r in raws if r.kind == KIND_SHORTS_PAGE]
         is_short = YtShorts().parse_is_short(shorts[-1])
@@ -116,6 +190,12 @@ def outcome_from(
     else:
         raise ValueError(f"not a YouTube flow: {flow}")
     return FlowOutcome(provider, {VIDEOS: rows}, raws)
+
+
+def _reparse_reports(raws: Sequence[RawResponse]) -> list[AudienceReport]:
+    analytics = PROVIDERS["ytapi"]
+    assert isinstance(analytics, YtApi)
+    return [analytics.parse_report(r) for r in raws if r.kind == KIND_REPORT]
 
 
 # -- handlers: fetch, then build the outcome from the raw responses -----------------------
@@ -182,7 +262,59 @@ async def refresh_yt_post_type(crawler: YouTubeCrawler, params: dict[str, Any]) 
     return outcome_from("refresh_yt_post_type", params, details.provider, raws)
 
 
+async def fetch_yt_post_comments(crawler: YouTubeCrawler, params: dict[str, Any]) -> FlowOutcome:
+    fetched = await crawler.comments(params["shortcode"], params["max_comments"])
+    return outcome_from(
+        "fetch_yt_post_comments", params, fetched.provider, tuple(fetched.raw), fetched.value
+    )
+
+
+async def refresh_yt_posts_by_genre(crawler: YouTubeCrawler, params: dict[str, Any]) -> FlowOutcome:
+    found = await crawler.genre(params["category"], params.get("language"), params["max_results"])
+    raws = list(found.raw)
+    ids = [r.video_id for r in found.value if r.video_id]
+    provider = found.provider
+    if ids:
+        details = await crawler.videos(ids)
+        raws += details.raw
+        provider = details.provider
+    return outcome_from("refresh_yt_posts_by_genre", params, provider, tuple(raws))
+
+
+async def refresh_yt_profile_insights(
+    crawler: YouTubeCrawler, params: dict[str, Any]
+) -> FlowOutcome:
+    end = datetime.now(UTC).date() - timedelta(days=1)
+    start = end - timedelta(days=INSIGHTS_DAYS - 1)
+    fetched = await crawler.insights(params["channel_id"], start, end)
+    return outcome_from(
+        "refresh_yt_profile_insights", params, fetched.provider, tuple(fetched.raw), fetched.value
+    )
+
+
+async def refresh_yt_activities(crawler: YouTubeCrawler, params: dict[str, Any]) -> FlowOutcome:
+    fetched = await crawler.activities(params["channel_id"], params["max_activities"])
+    return outcome_from(
+        "refresh_yt_activities", params, fetched.provider, tuple(fetched.raw), fetched.value
+    )
+
+
+async def refresh_yt_profile_relationship(
+    crawler: YouTubeCrawler, params: dict[str, Any]
+) -> FlowOutcome:
+    fetched = await crawler.subscriptions(params["channel_id"], params["max_relationship"])
+    return outcome_from(
+        "refresh_yt_profile_relationship", params, fetched.provider, tuple(fetched.raw),
+        fetched.value,
+    )  # fmt: skip
+
+
 HANDLERS: dict[str, FlowHandler] = {
+    "refresh_yt_activities": refresh_yt_activities,
+    "refresh_yt_profile_insights": refresh_yt_profile_insights,
+    "refresh_yt_posts_by_genre": refresh_yt_posts_by_genre,
+    "refresh_yt_profile_relationship": refresh_yt_profile_relationship,
+    "fetch_yt_post_comments": fetch_yt_post_comments,
     "refresh_yt_post_type": refresh_yt_post_type,
     "refresh_yt_profiles": refresh_yt_profiles,
     "refresh_yt_posts": refresh_yt_posts,
@@ -196,6 +328,14 @@ def write_youtube(conn: Connection, outcomes: Sequence[FlowOutcome], ctx: WriteC
     channels = [(c, o.provider) for o in outcomes for c in o.of(CHANNELS)]
     videos = [(v, o.provider) for o in outcomes for v in o.of(VIDEOS)]
     upsert_youtube(conn, channels, videos, publish=not ctx.rebuild)
+    comments = [(c, o.provider) for o in outcomes for c in o.of(COMMENTS)]
+    upsert_comments(conn, comments, publish=not ctx.rebuild)
+    activities = [(a, o.provider) for o in outcomes for a in o.of(ACTIVITIES)]
+    upsert_activities(conn, activities)
+    follows = [(r, o.provider) for o in outcomes for r in o.of(RELATIONSHIPS)]
+    upsert_relationships(conn, follows, publish=not ctx.rebuild)
+    insights = [(i, o.provider) for o in outcomes for i in o.of(INSIGHTS)]
+    upsert_insights(conn, insights)
 
 
 def reparse_youtube(record: dict[str, Any]) -> FlowOutcome:
@@ -211,7 +351,7 @@ def _target(params: dict[str, Any]) -> str | None:
 
 PIPELINE = FamilyPipeline(
     family="youtube",
-    kinds=(CHANNELS, VIDEOS),
+    kinds=(CHANNELS, VIDEOS, COMMENTS, ACTIVITIES, RELATIONSHIPS, INSIGHTS),
     handlers=HANDLERS,
     write=write_youtube,
     reparse=reparse_youtube,

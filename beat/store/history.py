@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from psycopg.types.json import Jsonb
 from sqlalchemy import Connection, Table
 
 from beat.store.db import dialect_insert
@@ -33,8 +34,26 @@ def _append(
         return
     # Postgres refuses a statement that touches one key twice: keep the last of duplicates.
     unique = list({tuple(row[k] for k in key): row for row in rows}.values())
+    if conn.dialect.name == "postgresql":
+        # psycopg's pipelined executemany: ~3x cheaper than SQLAlchemy's rendering of the same
+        # INSERT (a batch of profiles writes tens of thousands of post observations).
+        names = list(unique[0])
+        placeholders = ", ".join(f"%({n})s" for n in names)
+        sql = (
+            f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({placeholders}) "
+            f"ON CONFLICT ({', '.join(key)}) DO NOTHING"
+        )
+        conn.exec_driver_sql(sql, [_jsonb(row) for row in unique])
+        return
     stmt = dialect_insert(conn, table).on_conflict_do_nothing(index_elements=list(key))
     conn.execute(stmt, unique)
+
+
+def _jsonb(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: Jsonb(v) if k in _JSON_COLUMNS and v is not None else v for k, v in row.items()}
+
+
+_JSON_COLUMNS = frozenset({"metrics", "dimensions"})
 
 
 def instagram_profile_observation(

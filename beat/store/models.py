@@ -311,11 +311,12 @@ beat_control = Table(
 )
 
 # Tables of other concerns, declared in modules of their own on the same metadata.
-# YouTube and Shopify tables (helper "youtube"); Instagram's relationship/activity logs.
+# Tables of other concerns, each in a module of its own on the same metadata.
 from beat.store import (  # noqa: E402, F401
     models_gpt,
     models_history,
     models_instagram,
+    models_ops,
     models_shopify,
     models_youtube,
 )

@@ -7,7 +7,18 @@ Every observation is also appended to profile_log/post_log (beat/store/models_hi
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Column, Integer, String, Table, Text, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
 
 from beat.store.models import Id, Json, UTCDateTime, metadata
 
@@ -78,5 +89,77 @@ youtube_post = Table(
     Column("thumbnail", Text),
     #: The search keywords that found it (refresh_yt_posts_by_search).
     Column("keywords", Json),
+    *_stamps(),
+)
+
+youtube_comment = Table(
+    "youtube_comment",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("comment_id", String, nullable=False, unique=True),
+    #: The video commented on (youtube_post.shortcode) and its channel.
+    Column("shortcode", String, nullable=False, index=True),
+    Column("channel_id", String),
+    #: Who commented: a channel id (the activity's actor_profile_id) and its display name.
+    Column("author_channel_id", String, index=True),
+    Column("author_name", String),
+    Column("text", Text),
+    Column("likes", BigInteger),
+    Column("replies", BigInteger),
+    Column("is_public", Boolean),
+    Column("published_at", UTCDateTime()),
+    Column("edited_at", UTCDateTime()),
+    *_stamps(),
+)
+
+youtube_activity = Table(
+    "youtube_activity",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("activity_id", String, nullable=False, unique=True),
+    Column("channel_id", String, nullable=False, index=True),
+    #: The Data API's snippet.type: upload, playlistItem, like, subscription, bulletin, ...
+    Column("activity_type", String, nullable=False),
+    Column("published_at", UTCDateTime()),
+    Column("title", Text),
+    Column("description", Text),
+    #: What the activity is about, when it names it.
+    Column("video_id", String),
+    Column("playlist_id", String),
+    Column("target_channel_id", String),
+    *_stamps(),
+)
+
+youtube_relationship = Table(
+    "youtube_relationship",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    #: source FOLLOWS target: the source channel subscribes to the target channel.
+    Column("source_channel_id", String, nullable=False),
+    Column("target_channel_id", String, nullable=False, index=True),
+    Column("relationship_type", String, nullable=False),
+    Column("subscription_id", String),
+    Column("target_title", String),
+    Column("target_description", Text),
+    Column("target_thumbnail", Text),
+    #: When the subscription was made (the Data API's snippet.publishedAt).
+    Column("followed_at", UTCDateTime()),
+    *_stamps(),
+    UniqueConstraint("source_channel_id", "target_channel_id", name="uq_youtube_relationship"),
+)
+
+youtube_channel_insights = Table(
+    "youtube_channel_insights",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("channel_id", String, nullable=False, unique=True),
+    #: Views by country code / by city; viewer percentage by "ageGroup.gender" (YouTube
+    #: Analytics' own keys: "age25-34.female").
+    Column("country", Json),
+    Column("city", Json),
+    Column("gender_age", Json),
+    #: The days the reports cover (both included).
+    Column("period_start", Date),
+    Column("period_end", Date),
     *_stamps(),
 )

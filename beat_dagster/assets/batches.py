@@ -22,6 +22,8 @@ import dagster as dg
 
 from beat.flows import Family, flows_of_family
 from beat.objects import ObjectStore
+from beat.ops import observe_batch
+from beat.ops.drain import grace_seconds, on_sigterm
 from beat.pipeline.batch import BatchReport, BatchRunner, ProgressHook, read_raw_day
 from beat.pipeline.daily import day_figures
 from beat.pipeline.family import FamilyPipeline, WriteContext
@@ -113,11 +115,13 @@ def build_batch_assets(
         def log_progress(report: BatchReport, elapsed: float) -> None:
             context.log.info(f"batch {batch_id}: {report.progress(elapsed)}")
 
-        report = asyncio.run(
-            _process_batch(
-                pipeline, build_crawler, context.run_id, batch_id, day,
-                database, objects, crawler, rate_limiter, media, log_progress, run_support,
-            )
+        report = observe_batch(  # ids on every log line; a span when tracing is on
+            batch_id, context.run_id, lambda: asyncio.run(
+                _process_batch(
+                    pipeline, build_crawler, context.run_id, batch_id, day,
+                    database, objects, crawler, rate_limiter, media, log_progress, run_support,
+                )
+            ),
         )  # fmt: skip
         # Publish this batch's events now; whatever the broker refuses waits in the outbox for
         # outbox_relay_sensor, so a broker outage never fails (or loses) a batch.
@@ -280,9 +284,11 @@ async def _process_batch(
         concurrency=crawler.concurrency,
         enqueue_media=media.from_batches,
         on_progress=on_progress,
+        stop_grace_seconds=grace_seconds(),
     )
     try:
-        return await runner.run(claims, batch_id=batch_id, run_id=run_id, day=day)
+        with on_sigterm(runner.stop):  # a pod eviction or a deploy: drain, exit cleanly
+            return await runner.run(claims, batch_id=batch_id, run_id=run_id, day=day)
     finally:
         await limiter.aclose()
 

@@ -4,7 +4,15 @@ import dagster as dg
 
 from beat.flows import FAMILIES
 from beat.pipeline import exports
-from beat.pipeline.youtube import CHANNELS, PIPELINE, VIDEOS
+from beat.pipeline.youtube import (
+    ACTIVITIES,
+    CHANNELS,
+    COMMENTS,
+    INSIGHTS,
+    PIPELINE,
+    RELATIONSHIPS,
+    VIDEOS,
+)
 from beat_dagster.assets.batches import build_batch_assets
 
 youtube_batch, youtube_batch_job = build_batch_assets(
@@ -22,6 +30,38 @@ youtube_batch, youtube_batch_job = build_batch_assets(
             description="YouTube videos and shorts (table youtube_post; history in post_log).",
             group_name="youtube",
             kinds={"sql"},
+        ),
+        COMMENTS: dg.AssetSpec(
+            "youtube_comments",
+            description="Top-level comments on YouTube videos (table youtube_comment; each one "
+            "a COMMENT post_activity_log_events).",
+            group_name="youtube",
+            kinds={"sql"},
+            deps=["youtube_videos"],
+        ),
+        ACTIVITIES: dg.AssetSpec(
+            "youtube_activities",
+            description="YouTube channels' activity feeds: uploads, playlist additions, ... "
+            "(table youtube_activity).",
+            group_name="youtube",
+            kinds={"sql"},
+            deps=["youtube_channels"],
+        ),
+        RELATIONSHIPS: dg.AssetSpec(
+            "youtube_relationships",
+            description="Which channels a channel subscribes to, as FOLLOWS relationships "
+            "(table youtube_relationship; profile_relationship_log_events).",
+            group_name="youtube",
+            kinds={"sql"},
+            deps=["youtube_channels"],
+        ),
+        INSIGHTS: dg.AssetSpec(
+            "youtube_channel_insights",
+            description="YouTube channels' audience by country, city and gender/age, from "
+            "YouTube Analytics with the owner's grant (table youtube_channel_insights).",
+            group_name="youtube",
+            kinds={"sql"},
+            deps=["youtube_channels"],
         ),
     },
     lambda resource, session, credentials, hook, _objects: resource.youtube(

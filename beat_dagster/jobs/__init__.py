@@ -1,1 +1,1 @@
-"""Jobs people launch by hand from the Dagster UI."""
+"""Jobs that are not batch materializations: requests from the launchpad, housekeeping."""

@@ -20,16 +20,21 @@ import json
 import re
 from abc import ABC
 from collections.abc import Callable, Sequence
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from providers.credentials import Credential
 from providers.errors import BadInput, TargetNotFound
 from providers.http import ProviderRequest, RawResponse
 from providers.parsing import expect_dict, guard, opt_dict, opt_str
+from providers.youtube.comments import KIND_COMMENTS, CommentsPage
 from providers.youtube.model import SearchResult, YouTubeChannel, YouTubeVideo
+
+if TYPE_CHECKING:
+    from providers.youtube.social import YouTubeActivity, YouTubeSubscription
 
 __all__ = [
     "CAP_CHANNEL",
+    "CAP_GENRE",
     "CAP_SEARCH",
     "CAP_VIDEOS",
     "CAP_VIDEO_IDS",
@@ -65,11 +70,20 @@ KIND_CHANNELS = "channels"
 KIND_PLAYLIST_PAGE = "playlist_page"
 KIND_VIDEOS = "videos"
 KIND_SEARCH = "search"
+#: Videos of a category in a language (refresh_yt_posts_by_genre): search pages.
+CAP_GENRE = "genre"
+#: A channel's activity feed and its subscriptions (``providers.youtube.social``).
+CAP_ACTIVITIES = "activities"
+CAP_SUBSCRIPTIONS = "subscriptions"
+KIND_ACTIVITIES = "activities"
+KIND_SUBSCRIPTIONS = "subscriptions"
 #: Never stored: a token answer carries an access token.
 KIND_OAUTH_TOKEN = "oauth_token"
 
 IdsPage = tuple[list[str], str | None]
 SearchPage = tuple[list[SearchResult], str | None]
+ActivitiesPage = tuple[list["YouTubeActivity"], str | None]
+SubscriptionsPage = tuple[list["YouTubeSubscription"], str | None]
 
 T = TypeVar("T")
 
@@ -200,6 +214,30 @@ class YouTubeProvider(ABC):  # noqa: B024 - capabilities are opt-in, none is abs
     ) -> ProviderRequest:
         raise NotImplementedError(f"{self.name} does not search")
 
+    def comments_request(
+        self, video_id: str, cursor: str | None, credential: Credential, base_url: str
+    ) -> ProviderRequest:
+        raise NotImplementedError(f"{self.name} does not fetch comments")
+
+    def genre_request(
+        self,
+        genre: tuple[str, str | None],
+        cursor: str | None,
+        credential: Credential,
+        base_url: str,
+    ) -> ProviderRequest:
+        raise NotImplementedError(f"{self.name} does not list videos by category")
+
+    def activities_request(
+        self, channel_id: str, cursor: str | None, credential: Credential, base_url: str
+    ) -> ProviderRequest:
+        raise NotImplementedError(f"{self.name} does not list activities")
+
+    def subscriptions_request(
+        self, channel_id: str, cursor: str | None, credential: Credential, base_url: str
+    ) -> ProviderRequest:
+        raise NotImplementedError(f"{self.name} does not list subscriptions")
+
     # -- parsers (pure) -----------------------------------------------------------------------
 
     def parse_channel(self, raw: RawResponse) -> YouTubeChannel:
@@ -218,6 +256,15 @@ class YouTubeProvider(ABC):  # noqa: B024 - capabilities are opt-in, none is abs
     def parse_search(self, raw: RawResponse) -> SearchPage:
         return self._guard(raw, self._parse_search)
 
+    def parse_comments(self, raw: RawResponse) -> CommentsPage:
+        return self._guard(raw, self._parse_comments)
+
+    def parse_activities(self, raw: RawResponse) -> ActivitiesPage:
+        return self._guard(raw, self._parse_activities)
+
+    def parse_subscriptions(self, raw: RawResponse) -> SubscriptionsPage:
+        return self._guard(raw, self._parse_subscriptions)
+
     def parse(self, raw: RawResponse) -> Any:
         """Dispatch on ``raw.kind``."""
         parsers: dict[str, Callable[[RawResponse], Any]] = {
@@ -226,6 +273,9 @@ class YouTubeProvider(ABC):  # noqa: B024 - capabilities are opt-in, none is abs
             KIND_PLAYLIST_PAGE: self.parse_video_ids,
             KIND_VIDEOS: self.parse_videos,
             KIND_SEARCH: self.parse_search,
+            KIND_COMMENTS: self.parse_comments,
+            KIND_ACTIVITIES: self.parse_activities,
+            KIND_SUBSCRIPTIONS: self.parse_subscriptions,
         }
         parser = parsers.get(raw.kind)
         if parser is None:
@@ -251,6 +301,15 @@ class YouTubeProvider(ABC):  # noqa: B024 - capabilities are opt-in, none is abs
 
     def _parse_search(self, raw: RawResponse) -> SearchPage:
         raise NotImplementedError(f"{self.name} does not search")
+
+    def _parse_comments(self, raw: RawResponse) -> CommentsPage:
+        raise NotImplementedError(f"{self.name} does not fetch comments")
+
+    def _parse_activities(self, raw: RawResponse) -> ActivitiesPage:
+        raise NotImplementedError(f"{self.name} does not list activities")
+
+    def _parse_subscriptions(self, raw: RawResponse) -> SubscriptionsPage:
+        raise NotImplementedError(f"{self.name} does not list subscriptions")
 
     def _guard(self, raw: RawResponse, fn: Callable[[RawResponse], T]) -> T:
         """Run a parser under ``providers.parsing.guard``: only ProviderError escapes."""

@@ -23,6 +23,7 @@ import asyncio
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, ClassVar, TypeVar
 
 from providers.credentials import Credential
@@ -30,8 +31,10 @@ from providers.engine import ChainEntry, Crawler, Fetched
 from providers.errors import BadInput, ProviderError, TargetNotFound
 from providers.http import ProviderRequest, RawResponse
 from providers.youtube import PROVIDERS
+from providers.youtube.analytics import CAP_INSIGHTS, KIND_REPORT, REPORTS, AudienceReport
 from providers.youtube.base import (
     CAP_CHANNEL,
+    CAP_GENRE,
     CAP_SEARCH,
     CAP_VIDEO_IDS,
     CAP_VIDEOS,
@@ -47,8 +50,17 @@ from providers.youtube.base import (
     normalize_query,
     normalize_video_id,
 )
+from providers.youtube.comments import CAP_COMMENTS, KIND_COMMENTS, YouTubeComment
 from providers.youtube.model import SearchResult, YouTubeChannel, YouTubeVideo
 from providers.youtube.shorts import CAP_POST_TYPE, KIND_SHORTS_PAGE, YtShorts
+from providers.youtube.social import (
+    CAP_ACTIVITIES,
+    CAP_SUBSCRIPTIONS,
+    KIND_ACTIVITIES,
+    KIND_SUBSCRIPTIONS,
+    YouTubeActivity,
+    YouTubeSubscription,
+)
 from providers.youtube.ytapi import ACCESS_TOKEN_FIELD, YtApi
 
 __all__ = [
@@ -57,6 +69,7 @@ __all__ = [
     "MAX_PAGES",
     "YouTubeCrawler",
     "reparse_channels",
+    "reparse_listing",
     "reparse_videos",
 ]
 
@@ -72,6 +85,12 @@ DEFAULT_CHAINS: dict[str, list[ChainEntry]] = {
     "search": ["ytapitoken", "yt-search"],
     # Only YouTube itself can say whether a video is a Short.
     "post_type": ["yt-shorts"],
+    "comments": ["ytapitoken", "ytapi"],
+    "activities": ["ytapitoken", "ytapi"],
+    "subscriptions": ["ytapitoken", "ytapi"],
+    "genre": ["ytapitoken", "ytapi"],
+    # Only the channel owner's own grant reads its audience.
+    "insights": ["ytapi"],
 }
 
 FETCH_TYPES: dict[str, frozenset[str]] = {
@@ -80,11 +99,18 @@ FETCH_TYPES: dict[str, frozenset[str]] = {
     "videos": frozenset({CAP_VIDEOS}),
     "search": frozenset({CAP_SEARCH}),
     "post_type": frozenset({CAP_POST_TYPE}),
+    "comments": frozenset({CAP_COMMENTS}),
+    "activities": frozenset({CAP_ACTIVITIES}),
+    "subscriptions": frozenset({CAP_SUBSCRIPTIONS}),
+    "genre": frozenset({CAP_GENRE}),
+    "insights": frozenset({CAP_INSIGHTS}),
 }
 
 #: A listing never reads more pages than this (a provider looping on its cursor stops here).
 MAX_PAGES = 200
 MAX_IDS = 5000
+#: The most comments, activities or subscriptions one listing reads.
+MAX_LISTED = 10_000
 #: Refresh an access token this long before Google says it expires.
 TOKEN_MARGIN_SECONDS = 60.0
 
@@ -126,6 +152,33 @@ def reparse_videos(
         else:
             raise ValueError(f"unexpected raw response kind {raw.kind!r}")
     return _in_order(videos, ids) if ids else _in_order(videos, [v.video_id for v in videos])
+
+
+def reparse_listing(
+    raws: Sequence[RawResponse], providers: Mapping[str, YouTubeProvider] = PROVIDERS
+) -> list[Any]:
+    """Rebuild a comments, activities or subscriptions listing from its stored pages (no
+    network), each item once, in the order the pages gave them."""
+    found: dict[str, Any] = {}
+    for raw in raws:
+        provider = providers.get(raw.provider)
+        if provider is None:
+            raise ValueError(f"unknown provider {raw.provider!r}")
+        if raw.kind not in _LISTING_KINDS:
+            raise ValueError(f"unexpected raw response kind {raw.kind!r}")
+        for item in provider.parse(raw)[0]:
+            found.setdefault(_item_key(item), item)
+    return list(found.values())
+
+
+_LISTING_KINDS = frozenset({KIND_COMMENTS, KIND_ACTIVITIES, KIND_SUBSCRIPTIONS})
+
+
+def _item_key(item: Any) -> str:
+    for name in ("comment_id", "activity_id", "subscription_id"):
+        if hasattr(item, name):
+            return str(getattr(item, name))
+    raise TypeError(f"not a listing item: {item!r}")
 
 
 def reparse_channels(
@@ -279,6 +332,111 @@ class YouTubeCrawler(Crawler):
             return results[:max_results], raws
 
         return await self._fallback("search", attempt)
+
+    async def comments(
+        self, video_id: str, max_comments: int = 100
+    ) -> Fetched[list[YouTubeComment]]:
+        """A video's newest top-level comments (at most ``max_comments``). Comments turned
+        off: an empty list."""
+        return await self._listing(
+            "comments", KIND_COMMENTS, normalize_video_id(video_id), max_comments,
+            lambda p: p.comments_request, lambda p: p.parse_comments,
+        )  # fmt: skip
+
+    async def activities(
+        self, channel_id: str, max_activities: int = 50
+    ) -> Fetched[list[YouTubeActivity]]:
+        """A channel's activity feed, newest first (at most ``max_activities``)."""
+        return await self._listing(
+            "activities", KIND_ACTIVITIES, normalize_channel_id(channel_id), max_activities,
+            lambda p: p.activities_request, lambda p: p.parse_activities,
+        )  # fmt: skip
+
+    async def subscriptions(
+        self, channel_id: str, max_subscriptions: int = 50
+    ) -> Fetched[list[YouTubeSubscription]]:
+        """The channels ``channel_id`` subscribes to (at most ``max_subscriptions``);
+        TargetPrivate when it keeps them private."""
+        return await self._listing(
+            "subscriptions", KIND_SUBSCRIPTIONS, normalize_channel_id(channel_id),
+            max_subscriptions, lambda p: p.subscriptions_request, lambda p: p.parse_subscriptions,
+        )  # fmt: skip
+
+    async def genre(
+        self, category: str, language: str | None, max_results: int = 50
+    ) -> Fetched[list[SearchResult]]:
+        """The most viewed videos of a category (a YouTube videoCategoryId), preferring
+        ``language``; search results (no statistics: fetch ``videos`` for those)."""
+        if not isinstance(category, str) or not category.isdigit() or len(category) > 4:
+            raise BadInput(f"invalid YouTube category id {str(category)[:10]!r}")
+        return await self._listing(
+            "genre", KIND_SEARCH, (category, language), max_results,
+            lambda p: p.genre_request, lambda p: p.parse_search,
+        )  # fmt: skip
+
+    async def insights(
+        self, channel_id: str, start: date, end: date, reports: Sequence[str] = tuple(REPORTS)
+    ) -> Fetched[list[AudienceReport]]:
+        """The channel's audience ``reports`` (by country, city and gender/age) over
+        [start, end], through the owner's own ``ytapi`` grant (a credential whose handle is the
+        channel id)."""
+        if not reports or any(r not in REPORTS for r in reports):
+            raise BadInput(f"reports must be among {sorted(REPORTS)}")
+        clean = normalize_channel_id(channel_id)
+        if start > end:
+            raise BadInput("start is after end")
+
+        async def attempt(
+            provider: YouTubeProvider, cred: Credential, base_url: str
+        ) -> tuple[list[AudienceReport], list[RawResponse]]:
+            if not isinstance(provider, YtApi):
+                raise TypeError(f"{provider.name} cannot read Analytics reports")
+            raws: list[RawResponse] = []
+            for report in reports:
+                build = provider.report_request
+                raws.append(
+                    await self._call(
+                        provider, cred, base_url, KIND_REPORT, build, report, start, end
+                    )
+                )
+            return [provider.parse_report(raw) for raw in raws], raws
+
+        return await self._on_provider("ytapi", "insights", attempt, credential_handle=clean)
+
+    async def _listing(
+        self,
+        fetch_type: str,
+        kind: str,
+        target: object,
+        max_items: int,
+        build: Callable[[YouTubeProvider], Callable[..., ProviderRequest]],
+        parse: Callable[[YouTubeProvider], Callable[[RawResponse], tuple[list[T], str | None]]],
+    ) -> Fetched[list[T]]:
+        """Up to ``max_items`` of a paged Data API listing about ``target``, all pages from the
+        provider that served the first one."""
+        if not isinstance(max_items, int) or not 0 < max_items <= MAX_LISTED:
+            raise BadInput(f"the maximum must be within 1..{MAX_LISTED}")
+
+        async def attempt(
+            provider: YouTubeProvider, cred: Credential, base_url: str
+        ) -> tuple[list[T], list[RawResponse]]:
+            found: list[T] = []
+            raws: list[RawResponse] = []
+            cursor: str | None = None
+            seen: set[str | None] = set()
+            while len(found) < max_items and len(raws) < MAX_PAGES:
+                seen.add(cursor)
+                raw = await self._call(
+                    provider, cred, base_url, kind, build(provider), target, cursor
+                )
+                raws.append(raw)
+                page, cursor = parse(provider)(raw)
+                found.extend(page)
+                if not page or cursor is None or cursor in seen:
+                    break
+            return found[:max_items], raws
+
+        return await self._fallback(fetch_type, attempt)
 
     async def is_short(self, video_id: str) -> Fetched[bool]:
         """Whether YouTube serves ``video_id`` in its Shorts player (not a duration guess)."""

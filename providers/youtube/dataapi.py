@@ -44,23 +44,40 @@ from providers.parsing import (
 )
 from providers.youtube.base import (
     CAP_CHANNEL,
+    CAP_GENRE,
     CAP_SEARCH,
     CAP_VIDEO_IDS,
     CAP_VIDEOS,
+    ActivitiesPage,
     IdsPage,
     SearchPage,
+    SubscriptionsPage,
     YouTubeProvider,
     best_thumbnail,
     thumbnails_json,
     uploads_playlist_for,
 )
-from providers.youtube.errors import data_api_error
+from providers.youtube.comments import (
+    CAP_COMMENTS,
+    CommentsPage,
+    comment_from_thread,
+    comments_params,
+)
+from providers.youtube.errors import data_api_error, error_reasons
 from providers.youtube.model import (
     SearchKind,
     SearchResult,
     YouTubeChannel,
     YouTubeVideo,
     iso_duration_seconds,
+)
+from providers.youtube.social import (
+    CAP_ACTIVITIES,
+    CAP_SUBSCRIPTIONS,
+    activities_params,
+    activity_from_item,
+    subscription_from_item,
+    subscriptions_params,
 )
 
 __all__ = [
@@ -215,6 +232,14 @@ def _items(payload: dict[str, Any]) -> list[dict[str, Any]]:
     return [expect_dict(item, f"items[{i}]") for i, item in enumerate(items)]
 
 
+def _reasons(raw: RawResponse) -> set[str]:
+    try:
+        envelope = json.loads(raw.body).get("error")
+    except (ValueError, AttributeError):
+        return set()
+    return error_reasons(envelope) if isinstance(envelope, dict) else set()
+
+
 # --------------------------------------------------------------------------- the parsers
 
 
@@ -270,6 +295,27 @@ class DataApiParsers(YouTubeProvider):
         items = _items(self._payload(raw))
         return [video_from_item(item, f"items[{i}]") for i, item in enumerate(items)]
 
+    def _parse_comments(self, raw: RawResponse) -> CommentsPage:
+        """A commentThreads page; comments turned off are no comments, not a fault."""
+        if raw.status == 403 and "commentsDisabled" in _reasons(raw):
+            return [], None
+        payload = self._payload(raw)
+        items = _items(payload)
+        comments = [comment_from_thread(item, f"items[{i}]") for i, item in enumerate(items)]
+        return comments, _next_token(payload)
+
+    def _parse_activities(self, raw: RawResponse) -> ActivitiesPage:
+        payload = self._payload(raw)
+        items = _items(payload)
+        found = [activity_from_item(item, f"items[{i}]") for i, item in enumerate(items)]
+        return found, _next_token(payload)
+
+    def _parse_subscriptions(self, raw: RawResponse) -> SubscriptionsPage:
+        payload = self._payload(raw)
+        items = _items(payload)
+        found = [subscription_from_item(item, f"items[{i}]") for i, item in enumerate(items)]
+        return found, _next_token(payload)
+
     def _parse_search(self, raw: RawResponse) -> SearchPage:
         payload = self._payload(raw)
         results = [_search_result(item, f"items[{i}]") for i, item in enumerate(_items(payload))]
@@ -284,7 +330,16 @@ class YtApiToken(DataApiParsers):
 
     name: ClassVar[str] = "ytapitoken"
     supports: ClassVar[frozenset[str]] = frozenset(
-        {CAP_CHANNEL, CAP_VIDEO_IDS, CAP_VIDEOS, CAP_SEARCH}
+        {
+            CAP_CHANNEL,
+            CAP_VIDEO_IDS,
+            CAP_VIDEOS,
+            CAP_SEARCH,
+            CAP_COMMENTS,
+            CAP_ACTIVITIES,
+            CAP_SUBSCRIPTIONS,
+            CAP_GENRE,
+        }
     )
 
     def _auth(self, credential: Credential) -> tuple[dict[str, str], dict[str, str]]:
@@ -341,6 +396,40 @@ class YtApiToken(DataApiParsers):
         self, query: str, cursor: str | None, credential: Credential, base_url: str
     ) -> ProviderRequest:
         params = {"part": "snippet", "q": query, "type": "video", "maxResults": str(PAGE_SIZE)}
+        if cursor:
+            params["pageToken"] = cursor
+        return self._get(base_url, "search", params, credential)
+
+    def comments_request(
+        self, video_id: str, cursor: str | None, credential: Credential, base_url: str
+    ) -> ProviderRequest:
+        return self._get(base_url, "commentThreads", comments_params(video_id, cursor), credential)
+
+    def activities_request(
+        self, channel_id: str, cursor: str | None, credential: Credential, base_url: str
+    ) -> ProviderRequest:
+        return self._get(base_url, "activities", activities_params(channel_id, cursor), credential)
+
+    def subscriptions_request(
+        self, channel_id: str, cursor: str | None, credential: Credential, base_url: str
+    ) -> ProviderRequest:
+        params = subscriptions_params(channel_id, cursor)
+        return self._get(base_url, "subscriptions", params, credential)
+
+    def genre_request(
+        self,
+        genre: tuple[str, str | None],
+        cursor: str | None,
+        credential: Credential,
+        base_url: str,
+    ) -> ProviderRequest:
+        """Videos of a category (``videoCategoryId``), most viewed first, in a language when
+        given (``relevanceLanguage``: a preference, not a filter)."""
+        category, language = genre
+        params = {"part": "snippet", "type": "video", "videoCategoryId": category,
+                  "order": "viewCount", "maxResults": str(PAGE_SIZE)}  # fmt: skip
+        if language:
+            params["relevanceLanguage"] = language
         if cursor:
             params["pageToken"] = cursor
         return self._get(base_url, "search", params, credential)

@@ -68,9 +68,10 @@ _GONE = frozenset(
         "channelClosed",
         "channelSuspended",
         "notFound",
+        "subscriberNotFound",
     }
 )
-_PRIVATE = frozenset({"playlistItemsNotAccessible", "channelForbidden"})
+_PRIVATE = frozenset({"playlistItemsNotAccessible", "channelForbidden", "subscriptionForbidden"})
 
 
 def error_reasons(envelope: dict[str, Any]) -> set[str]:

@@ -16,12 +16,20 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import ClassVar
+from datetime import date
+from typing import Any, ClassVar
 
 from providers.credentials import Credential
 from providers.errors import CredentialRejected, MalformedResponse
 from providers.http import ProviderRequest, RawResponse
 from providers.parsing import checked_object, opt_str, req_str, to_int
+from providers.youtube.analytics import (
+    CAP_INSIGHTS,
+    KIND_REPORT,
+    AudienceReport,
+    report_params,
+    result_table,
+)
 from providers.youtube.dataapi import YtApiToken
 from providers.youtube.errors import oauth_error
 
@@ -49,9 +57,32 @@ class AccessToken:
 class YtApi(YtApiToken):
     name: ClassVar[str] = "ytapi"
     needs_oauth: ClassVar[bool] = True
+    #: The Data API's capabilities, and the owner-only Analytics reports.
+    supports: ClassVar[frozenset[str]] = YtApiToken.supports | {CAP_INSIGHTS}
 
-    def __init__(self, token_url: str | None = None) -> None:
+    def __init__(self, token_url: str | None = None, analytics_url: str | None = None) -> None:
         self.token_url = token_url
+        self.analytics_url = analytics_url
+
+    # -- Analytics reports (the owner's grant only) --------------------------------------------
+
+    def report_request(
+        self, report: str, start: date, end: date, credential: Credential, base_url: str
+    ) -> ProviderRequest:
+        _params, headers = self._auth(credential)
+        root = self.analytics_url or f"{base_url.rstrip('/')}/youtubeanalytics"
+        return ProviderRequest(
+            method="GET",
+            url=f"{root.rstrip('/')}/v2/reports",
+            params=report_params(report, start, end),
+            headers={"Accept": "application/json", **headers},
+        )
+
+    def parse(self, raw: RawResponse) -> Any:
+        return self.parse_report(raw) if raw.kind == KIND_REPORT else super().parse(raw)
+
+    def parse_report(self, raw: RawResponse) -> AudienceReport:
+        return self._guard(raw, lambda r: result_table(checked_object(r, self._error), r))
 
     # -- the token refresh ----------------------------------------------------------------------
 

@@ -36,10 +36,15 @@ def test_code_location_loads_with_expected_keys(tmp_path: Path, monkeypatch) -> 
         "media",
         "post_performance",
         "provider_health",
+        "queue_health",
         "shopify_orders",
         "shopify_products",
+        "youtube_activities",
+        "youtube_channel_insights",
         "youtube_channels",
+        "youtube_comments",
         "youtube_exports",
+        "youtube_relationships",
         "youtube_videos",
     ]
     assert {s.name for s in repo.sensor_defs} == {
@@ -54,6 +59,10 @@ def test_code_location_loads_with_expected_keys(tmp_path: Path, monkeypatch) -> 
         "gpt_batch_sensor",
         "gpt_enrichment_sensor",
         "analytics_automation_sensor",
+    }
+    assert {s.name for s in repo.schedule_defs} >= {
+        "queue_health_schedule",
+        "queue_retention_schedule",
     }
     job = defs.resolve_job_def("instagram_batch_job")
     assert job.executor_def is dg.in_process_executor

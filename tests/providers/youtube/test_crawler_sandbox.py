@@ -110,8 +110,9 @@ def _video_core(video: YouTubeVideo) -> tuple[Any, ...]:
 
 
 def test_default_chains_put_the_key_api_first() -> None:
-    data_api = {k: v for k, v in DEFAULT_CHAINS.items() if k != "post_type"}
+    data_api = {k: v for k, v in DEFAULT_CHAINS.items() if k not in ("post_type", "insights")}
     assert all(chain[0] == "ytapitoken" for chain in data_api.values())
+    assert DEFAULT_CHAINS["insights"] == ["ytapi"]  # only the owner's grant reads its audience
     assert DEFAULT_CHAINS["post_type"] == ["yt-shorts"]  # only youtube.com itself can tell
     ids = DEFAULT_CHAINS["channel_video_ids"]
     assert ids.index("yt-v31") < ids.index("youtube138")

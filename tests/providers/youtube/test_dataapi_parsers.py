@@ -43,7 +43,10 @@ def test_registry_names_and_capabilities() -> None:
         "yt-search",
         "yt-shorts",
     }
-    assert TOKEN.supports == {"channel", "channel_video_ids", "videos", "search"}
+    assert TOKEN.supports == {
+        "channel", "channel_video_ids", "videos", "search", "comments", "activities",
+        "subscriptions", "genre",
+    }  # fmt: skip
     assert OAUTH.needs_oauth and not TOKEN.needs_oauth
     assert TOKEN.videos_per_request == 50
 

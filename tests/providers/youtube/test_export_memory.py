@@ -5,6 +5,7 @@ Measured on the process (ru_maxrss of a child process), not timed."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -27,6 +28,12 @@ SLACK_MB = 40
 GROWTH_BOUND_MB = 160
 
 
+#: The child starts from a clean environment: settings other tests leave in os.environ must not
+#: change what it does, and one malloc arena per thread would add allocator noise to the peak.
+CHILD_ENV = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/root"),
+             "MALLOC_ARENA_MAX": "2"}  # fmt: skip
+
+
 def video_ids(count: int) -> list[str]:
     known = [f for f in (channel_facts(h, 0) for h in CATALOGUE) if f is not None]
     unique = [video_facts(f, i).video_id for f in known for i in range(f.video_count)]
@@ -40,7 +47,7 @@ def export_in_child(tmp_path: Path, url: str, rows: int) -> dict:
     pd.DataFrame({"video_id": video_ids(rows)}).to_csv(root / "inputs" / "videos.csv", index=False)
     child = subprocess.run(
         [sys.executable, "-m", "tests.providers.youtube.export_memory_child", url, str(root)],
-        cwd=ROOT, capture_output=True, text=True, timeout=900, check=True,
+        cwd=ROOT, capture_output=True, text=True, timeout=900, check=True, env=CHILD_ENV,
     )  # fmt: skip
     report = json.loads(child.stdout.strip().splitlines()[-1])
     assert report["rows"] == rows

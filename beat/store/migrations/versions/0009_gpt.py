@@ -1,7 +1,7 @@
 """GPT attributes (gpt_attribute).
 
 Revision ID: 0009_gpt
-Revises: 0007_instagram
+Revises: 0011_operations
 Create Date: 2026-12-06
 
 Written by hand and frozen: it must not import beat.store.models.
@@ -16,7 +16,7 @@ from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
 revision: str = "0009_gpt"
-down_revision: str | None = "0007_instagram"
+down_revision: str | None = "0011_operations"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
