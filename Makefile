@@ -34,6 +34,7 @@ bench: $(STAMP) services
 	$(BIN)/python bench/followers_bench.py
 	$(BIN)/python bench/relay_bench.py
 	$(BIN)/python bench/media_bench.py
+	$(BIN)/python bench/gpt_bench.py
 	$(BIN)/python bench/analytics_bench.py
 	$(BIN)/python bench/read_api_bench.py
 	$(BIN)/python bench/youtube_bench.py

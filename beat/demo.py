@@ -82,6 +82,20 @@ def demo_phases(engine: Any, requests: int, source: str) -> list[tuple[str, Any]
         ("activity", lambda: activity_requests(engine, source)),
         ("youtube", lambda: demo_requests.youtube_requests(source)),
         ("shopify", lambda: demo_requests.shopify_requests(source)),
+        ("gpt", lambda: gpt_requests(engine, source)),
+    ]
+
+
+def gpt_requests(engine: Any, source: str) -> list[tuple[str, dict[str, Any]]]:
+    """GPT attributes (gender, location, languages) of every profile the demo scraped, as
+    gpt_enrichment_sensor would queue them (same idempotency keys)."""
+    from beat_dagster.sensors.gpt import enrichment_requests, profiles_since
+
+    profiles, _ = profiles_since(engine, None)
+    flows = ["refresh_instagram_gpt_data_gender_location_lang"]
+    return [
+        (r.flow, {"params": dict(r.params), "source": source, "idempotency_key": r.idempotency_key})
+        for r in enrichment_requests(profiles, flows)
     ]
 
 
@@ -284,6 +298,19 @@ def print_summary(
     print(f"  all-time tables     instagram_account {accounts}, instagram_post {posts}")
 
 
+def gpt_summary(engine: Any) -> str:
+    from beat.store.models_gpt import gpt_attribute as g
+
+    query = select(g.c.status, func.count(), func.sum(g.c.prompt_tokens + g.c.completion_tokens),
+                   func.sum(g.c.cost_usd)).group_by(g.c.status)  # fmt: skip
+    with engine.connect() as conn:
+        by_status = conn.execute(query).all()
+    answers = {status: count for status, count, _, _ in by_status}
+    tokens = sum(t or 0 for _, _, t, _ in by_status)
+    cost = sum(c or 0 for _, _, _, c in by_status)
+    return f"{answers}, {tokens} tokens, ${cost:.6f}"
+
+
 def show_provider_health(defs: Any, instance: Any) -> str:
     """Materialize provider_health once, so the UI shows credentials and budgets at once."""
     from beat_dagster.driver import QUIET_RUN_CONFIG
@@ -393,6 +420,7 @@ def run_demo(requests: int = 300, fault_rate: float = 0.1) -> int:
             health = show_provider_health(defs, instance)
             analytics = build_analytics(defs, instance)
         print_summary(engine, source, since, runs, failed_runs, seconds, rows)
+        print(f"  gpt attributes      {gpt_summary(engine)}  (assets in group gpt)")
         print(f"  credentials         {health}  (asset provider_health in the UI)")
         print(f"  analytics           {analytics}")
         print("\nSee the runs and materializations: make ui  (then open http://127.0.0.1:3000)")

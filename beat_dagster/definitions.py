@@ -10,6 +10,7 @@ from beat.limits import fetches_within, load_specs
 from beat.ops import configure_observability
 from beat_dagster.assets.analytics import ANALYTICS_ASSETS, analytics_automation_sensor
 from beat_dagster.assets.batches import REBUILD_JOBS
+from beat_dagster.assets.gpt import gpt_batch, gpt_batch_job
 from beat_dagster.assets.instagram import (
     instagram_activity_batch,
     instagram_activity_batch_job,
@@ -46,6 +47,7 @@ from beat_dagster.resources import (
     RateLimiterResource,
 )
 from beat_dagster.sensors.batches import build_batch_sensor, build_release_sensor
+from beat_dagster.sensors.gpt import gpt_enrichment_sensor
 from beat_dagster.sensors.outbox import outbox_relay_sensor
 
 #: Each family's batch assets and job, by family name (beat/flows/ declares the families).
@@ -56,6 +58,7 @@ BATCH_FAMILIES = {
     "youtube": (youtube_batch, youtube_batch_job),
     "youtube_exports": (youtube_exports, youtube_exports_job),
     "shopify": (shopify_batch, shopify_batch_job),
+    "gpt": (gpt_batch, gpt_batch_job),
 }
 
 
@@ -101,6 +104,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             *batch_sensors,
             build_release_sensor(list(batch_jobs.values())),
             outbox_relay_sensor,
+            gpt_enrichment_sensor,
             analytics_automation_sensor,
         ],
         resources={

@@ -36,6 +36,7 @@ from sandbox import cdn as _cdn
 from sandbox import data
 from sandbox import graph_insights as _graph_insights
 from sandbox import instagram_rapid as _instagram_rapid
+from sandbox import openai as _openai
 from sandbox import shopify as _shopify
 from sandbox import stories as _stories
 from sandbox import youtube as _youtube
@@ -53,7 +54,7 @@ from sandbox.state import (
 )
 
 #: Provider emulations living in their own modules (each mounts itself at ``/{name}``).
-PROVIDER_MODULES = (_instagram_rapid, _youtube, _shopify)
+PROVIDER_MODULES = (_instagram_rapid, _youtube, _shopify, _openai)
 
 __all__ = ["STATE_KEY", "RunningSandbox", "build_app", "main", "serve", "start_sandbox"]
 

@@ -12,11 +12,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from beat.flows import instagram, media, shopify, youtube
+from beat.flows import gpt, instagram, media, shopify, youtube
 from beat.flows.base import Family, Flow, FlowParams
 
 # One line per platform module: each declares its families and flows next to their params.
-_MODULES = (instagram, media, youtube, shopify)
+_MODULES = (instagram, media, youtube, shopify, gpt)
 
 FAMILIES: dict[str, Family] = {f.name: f for module in _MODULES for f in module.FAMILIES}
 FLOWS: dict[str, Flow] = {f.name: f for module in _MODULES for f in module.FLOWS}

@@ -61,6 +61,8 @@ class BatchReport:
     #: Requests given back to the queue unfinished because the run was asked to stop.
     handed_back: int = 0
     duration_seconds: float = 0.0
+    #: Per item kind, the family's own figures (``FamilyPipeline.tally``).
+    details: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def progress(self, elapsed_seconds: float) -> str:
         """One line for an operator watching a long run."""
@@ -227,10 +229,14 @@ class BatchRunner:
                 crawler = self.crawler_factory(session)
                 crawler.on_call = self._on_call
                 gate = asyncio.Semaphore(self.concurrency)
-                fetching = asyncio.gather(
-                    *(self._process(crawler, gate, claim, results) for claim in claims)
-                )
-                await self._until_fetched_or_stopped(fetching, writer)
+                try:
+                    fetching = asyncio.gather(
+                        *(self._process(crawler, gate, claim, results) for claim in claims)
+                    )
+                    await self._until_fetched_or_stopped(fetching, writer)
+                finally:
+                    if hasattr(crawler, "aclose"):  # a crawler with its own client (GPT)
+                        await crawler.aclose()
             await results.put(None)
             await writer
             if self.stopping:
@@ -437,6 +443,8 @@ class BatchRunner:
             write_events(conn, trace_events(calls))
         report.raw_objects += bool(successes)  # counted once written (a retried chunk: once)
         self._count(report, kept, chunk, done.fenced_ids, failed)
+        if self.pipeline.tally is not None:
+            self.pipeline.tally(report.details, kept)
 
     @staticmethod
     def _raw_lines(successes: Sequence[Processed]) -> bytes:

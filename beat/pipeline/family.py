@@ -52,6 +52,10 @@ FlowHandler = Callable[[Any, dict[str, Any]], Awaitable[FlowOutcome]]
 FamilyWriter = Callable[[Connection, Sequence[FlowOutcome], WriteContext], None]
 #: A stored raw record (see `raw_record`) back into the outcome it produced, without network.
 Reparser = Callable[[dict[str, Any]], FlowOutcome]
+#: Adds a chunk's outcomes to the run's per-kind metadata (tokens, cost, ...), in place.
+Tally = Callable[[dict[str, dict[str, Any]], Sequence[FlowOutcome]], None]
+#: A family's own figures of one UTC day, by kind (read from its tables), for partition metadata.
+DayMetadata = Callable[[Engine, date], dict[str, dict[str, Any]]]
 
 
 def _handle_of(params: dict[str, Any]) -> str | None:
@@ -79,5 +83,9 @@ class FamilyPipeline:
     reparse: Reparser
     #: The target the per-handle rate limit keys on, from a request's params.
     target_of: Callable[[dict[str, Any]], str | None] = _handle_of
+    #: Family-specific figures for each kind's materialization metadata, if any.
+    tally: Tally | None = None
+    #: Family-specific figures of a day for each kind's partition metadata, if any.
+    day_metadata: DayMetadata | None = None
     #: Checks of its own, on the first asset of the family (see `DayCheck`).
     checks: tuple[DayCheck, ...] = ()

@@ -313,6 +313,7 @@ beat_control = Table(
 # Tables of other concerns, declared in modules of their own on the same metadata.
 # Tables of other concerns, each in a module of its own on the same metadata.
 from beat.store import (  # noqa: E402, F401
+    models_gpt,
     models_history,
     models_instagram,
     models_instagram_hashtags,

@@ -39,6 +39,7 @@ from beat_dagster.resources import (
 from beat_dagster.tags import BATCH_ID_TAG, PLATFORM_TAG
 from providers.credentials import CredentialSource
 from providers.engine import BeforeRequest
+from providers.ratelimit import RateLimiter
 
 # A batch where more than this share of requests failed for good deserves a look.
 MAX_FAILURE_RATE = 0.2
@@ -51,6 +52,8 @@ CrawlerBuilder = Callable[
     [CrawlerResource, aiohttp.ClientSession, CredentialSource, BeforeRequest | None, ObjectStore],
     Any,
 ]
+#: (rate limiter resource, the run's limiter, database) -> what the builder gets as its hook.
+RunSupport = Callable[[RateLimiterResource, RateLimiter, DatabaseResource], Any]
 
 #: Each family's rebuild job, by job name, filled as the factory builds families
 #: (definitions.py lists them next to the batch jobs).
@@ -62,8 +65,13 @@ def build_batch_assets(
     pipeline: FamilyPipeline,
     specs: Mapping[str, dg.AssetSpec],
     build_crawler: CrawlerBuilder,
+    *,
+    run_support: RunSupport | None = None,
 ) -> tuple[dg.AssetsDefinition, Any]:
-    """The family's multi-asset (one asset per item kind) and its in-process batch job."""
+    """The family's multi-asset (one asset per item kind) and its in-process batch job.
+
+    ``run_support`` replaces the limiter hook handed to ``build_crawler`` for a crawler that
+    meters its calls itself (GPT: request and token limits, answered-input lookups)."""
     first = next(iter(specs.values())).key
     flows = flows_of_family(family.name)
 
@@ -111,7 +119,7 @@ def build_batch_assets(
             batch_id, context.run_id, lambda: asyncio.run(
                 _process_batch(
                     pipeline, build_crawler, context.run_id, batch_id, day,
-                    database, objects, crawler, rate_limiter, media, log_progress,
+                    database, objects, crawler, rate_limiter, media, log_progress, run_support,
                 )
             ),
         )  # fmt: skip
@@ -125,12 +133,15 @@ def build_batch_assets(
             relay = relayed.metadata()
             if relayed.failures:
                 context.log.warning(f"outbox relay behind: {relayed.summary()}")
-        batch = {**report.metadata(), **relay}
+        batch = {**report.metadata(), **relay, **_details(report)}
         context.log.info(f"batch {batch_id} done: {_summary(report)}; relay: {relay}")
         figures = day_figures(database.engine(), flows, day)
+        extra = _family_day_metadata(pipeline, database, day)
         for kind, spec in specs.items():
             context.add_asset_metadata(
-                figures.metadata(kind), asset_key=spec.key, partition_key=context.partition_key
+                {**figures.metadata(kind), **extra.get(kind, {})},
+                asset_key=spec.key,
+                partition_key=context.partition_key,
             )
             yield dg.MaterializeResult(asset_key=spec.key)
         yield dg.AssetCheckResult(
@@ -200,6 +211,20 @@ def _check_specs(family: Family, specs: Mapping[str, dg.AssetSpec]) -> list[dg.A
     return [failure_rate, *rows]
 
 
+def _details(report: BatchReport) -> dict[str, Any]:
+    """The family's own figures of the batch (``FamilyPipeline.tally``), by kind."""
+    return {f"{kind}_batch": figures for kind, figures in report.details.items()}
+
+
+def _family_day_metadata(
+    pipeline: FamilyPipeline, database: DatabaseResource, day: date
+) -> dict[str, dict[str, Any]]:
+    """The family's own figures of the day (``FamilyPipeline.day_metadata``), by kind."""
+    if pipeline.day_metadata is None:
+        return {}
+    return pipeline.day_metadata(database.engine(), day)
+
+
 def _day_check_specs(pipeline: FamilyPipeline, asset: dg.AssetKey) -> list[dg.AssetCheckSpec]:
     """A family's own checks (`FamilyPipeline.checks`), judged on the days a run wrote."""
     return [
@@ -236,6 +261,7 @@ async def _process_batch(
     rate_limiter: RateLimiterResource,
     media: MediaResource,
     on_progress: ProgressHook,
+    run_support: RunSupport | None = None,
 ) -> BatchReport:
     queue = database.queue()
     # Adopting (rather than trusting the sensor's claim) lets a re-executed run pick up
@@ -243,7 +269,11 @@ async def _process_batch(
     claims = await asyncio.to_thread(queue.adopt_batch, batch_id, run_id)
     credentials = database.credential_pool()
     limiter = rate_limiter.limiter()  # opened in the loop that uses it
-    hook = rate_limiter.before_request(limiter)
+    hook = (
+        run_support(rate_limiter, limiter, database)
+        if run_support is not None
+        else rate_limiter.before_request(limiter)
+    )
     store = objects.store()
     runner = BatchRunner(
         queue=queue,
@@ -290,6 +320,7 @@ def _rebuild_days(
     if len(empty) < len(rebuilt):
         for r in rebuilt:
             figures = day_figures(database.engine(), flows, r.day).metadata()
+            extra = _family_day_metadata(pipeline, database, r.day)
             for kind, spec in specs.items():
                 outcome = (
                     f"rebuilt {r.rows[kind]} {kind} from {r.requests} stored raw responses"
@@ -297,7 +328,12 @@ def _rebuild_days(
                     else "nothing rebuilt: no stored raw responses for this day"
                 )
                 context.add_asset_metadata(
-                    {**figures, "day_rows": r.rows[kind], "rebuild": outcome},
+                    {
+                        **figures,
+                        **extra.get(kind, {}),
+                        "day_rows": r.rows[kind],
+                        "rebuild": outcome,
+                    },
                     asset_key=spec.key,
                     partition_key=r.day.isoformat(),
                 )
@@ -324,7 +360,9 @@ def _rebuild_day(
     rows: Counter[str] = Counter()
     if outcomes:
         with database.engine().begin() as conn:
-            pipeline.write(conn, outcomes, WriteContext(rebuild=True))
+            # The queue lets a family ask again what stored responses cannot answer (GPT rows
+            # an older prompt version produced).
+            pipeline.write(conn, outcomes, WriteContext(queue=database.queue(), rebuild=True))
         for outcome in outcomes:
             for kind, items in outcome.items.items():
                 rows[kind] += len(items)

@@ -22,6 +22,12 @@ def test_code_location_loads_with_expected_keys(tmp_path: Path, monkeypatch) -> 
     assert sorted(key.to_user_string() for key in repo.asset_graph.get_all_asset_keys()) == [
         "creator_growth",
         "creator_snapshot",
+        "gpt_audience_age_gender",
+        "gpt_audience_cities",
+        "gpt_base_categ_lang_topics",
+        "gpt_base_gender",
+        "gpt_base_gender_location_lang",
+        "gpt_base_location",
         "instagram_hashtag_posts",
         "instagram_post_activity",
         "instagram_post_insights",
@@ -53,6 +59,8 @@ def test_code_location_loads_with_expected_keys(tmp_path: Path, monkeypatch) -> 
         "shopify_batch_sensor",
         "release_failed_batches_sensor",
         "outbox_relay_sensor",
+        "gpt_batch_sensor",
+        "gpt_enrichment_sensor",
         "analytics_automation_sensor",
     }
     assert {s.name for s in repo.schedule_defs} >= {
