@@ -1,4 +1,4 @@
-"""Indexes that operations read: retention and queue_health (migration 0011_operations)."""
+"""Indexes that operations read: retention and queue_health (migration 0009_operations)."""
 
 from __future__ import annotations
 

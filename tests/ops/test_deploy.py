@@ -131,7 +131,7 @@ def test_the_image_install_step_builds_a_complete_package(tmp_path: Path) -> Non
     [wheel] = tmp_path.glob("beat-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     expected = {
-        "beat/store/migrations/versions/0011_operations.py",
+        "beat/store/migrations/versions/0009_operations.py",
         "beat/store/migrations/env.py",
         "beat_dagster/definitions.py",
         "beat_dagster/jobs/retention.py",

@@ -1,7 +1,7 @@
 """Index of settled requests by flow and day, for each partition's day figures.
 
 Revision ID: 0006_ui
-Revises: 0004
+Revises: 0005_youtube_shopify
 Create Date: 2026-12-06
 
 Written by hand and frozen: it must not import beat.store.models.
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0006_ui"
-down_revision: str | None = "0008_youtube_shopify"
+down_revision: str | None = "0005_youtube_shopify"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,8 +1,8 @@
 """Operations: an index over finished requests (retention and queue_health read it) and
 autovacuum settings for the hot queue table.
 
-Revision ID: 0011_operations
-Revises: 0008_youtube_shopify
+Revision ID: 0009_operations
+Revises: 0008_youtube_more
 Create Date: 2026-12-06
 
 Written by hand and frozen: it must not import beat.store.models.
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0011_operations"
-down_revision: str | None = "0012_youtube_more"
+revision: str = "0009_operations"
+down_revision: str | None = "0008_youtube_more"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,6 +1,6 @@
 """YouTube channels and videos, Shopify orders and products.
 
-Revision ID: 0008_youtube_shopify
+Revision ID: 0005_youtube_shopify
 Revises: 0004
 Create Date: 2026-12-06
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
-revision: str = "0008_youtube_shopify"
+revision: str = "0005_youtube_shopify"
 down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

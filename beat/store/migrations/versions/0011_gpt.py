@@ -1,7 +1,7 @@
 """GPT attributes (gpt_attribute).
 
-Revision ID: 0009_gpt
-Revises: 0011_operations
+Revision ID: 0011_gpt
+Revises: 0010_instagram_insights
 Create Date: 2026-12-06
 
 Written by hand and frozen: it must not import beat.store.models.
@@ -15,8 +15,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
-revision: str = "0009_gpt"
-down_revision: str | None = "0013_instagram_insights"
+revision: str = "0011_gpt"
+down_revision: str | None = "0010_instagram_insights"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

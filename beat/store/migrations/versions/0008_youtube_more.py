@@ -1,7 +1,7 @@
 """More YouTube: video comments, channel activities, subscriptions (FOLLOWS relationships) and
 channel audience insights.
 
-Revision ID: 0012_youtube_more
+Revision ID: 0008_youtube_more
 Revises: 0007_instagram
 Create Date: 2026-12-06
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
-revision: str = "0012_youtube_more"
+revision: str = "0008_youtube_more"
 down_revision: str | None = "0007_instagram"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -1,8 +1,8 @@
 """Instagram insights (post lifetime metrics, creator audience demographics) and the
 hashtag-post link.
 
-Revision ID: 0013_instagram_insights
-Revises: 0011_operations
+Revision ID: 0010_instagram_insights
+Revises: 0009_operations
 Create Date: 2026-12-06
 
 Written by hand and frozen: it must not import beat.store.models.
@@ -16,8 +16,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
-revision: str = "0013_instagram_insights"
-down_revision: str | None = "0011_operations"
+revision: str = "0010_instagram_insights"
+down_revision: str | None = "0009_operations"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
