@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, and_, func, select
 
+from beat.events import formats
 from beat.store.db import dialect_insert
 from beat.store.models_gpt import gpt_attribute
 from beat.store.outbox import EXCHANGE, OutboxEvent, write_events
@@ -24,7 +25,6 @@ UPDATED = (
     "flow", "status", "reason", "attributes", "deployment", "model", "asks", "prompt_tokens",
     "completion_tokens", "cost_usd", "answered_at", "updated_at",
 )  # fmt: skip
-EVENT_TIME = "%Y-%m-%d %H:%M:%S"
 
 
 def row_of(result: GptResult, now: datetime) -> dict[str, Any]:
@@ -78,7 +78,7 @@ def profile_event(result: GptResult) -> OutboxEvent:
         "platform": "INSTAGRAM",
         "profile_id": result.handle,
         "handle": result.handle,
-        "event_timestamp": result.answered_at.astimezone(UTC).strftime(EVENT_TIME),
+        "event_timestamp": formats.event_time(result.answered_at),
         "metrics": metrics,
         "dimensions": dimensions,
     }

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import resource
 import sys
 
 import aiohttp
@@ -17,16 +16,22 @@ from providers.youtube.crawler import YouTubeCrawler
 from sandbox import sandbox_credentials
 
 
+def _status_kb(field: str) -> int:
+    with open("/proc/self/status") as status:
+        line = next(line for line in status if line.startswith(f"{field}:"))
+    return int(line.split()[1])
+
+
 def peak_kb() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    """This process's own peak resident set (VmHWM). Not ru_maxrss: Linux carries that across
+    exec from the forking parent, so a child of a big test process reported the parent's peak."""
+    return _status_kb("VmHWM")
 
 
 def current_kb() -> int:
     """The resident set now (the peak so far may come from start-up, and would hide what
     the export adds)."""
-    with open("/proc/self/status") as status:
-        line = next(line for line in status if line.startswith("VmRSS:"))
-    return int(line.split()[1])
+    return _status_kb("VmRSS")
 
 
 async def export(sandbox_url: str, store_root: str) -> dict[str, object]:

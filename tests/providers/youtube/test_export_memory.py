@@ -1,6 +1,6 @@
 """A 100,000-row export streams: the exporting process's peak RSS grows by a bounded amount,
 and by no more than a 10,000-row export's does (memory does not follow the row count).
-Measured on the process (ru_maxrss of a child process), not timed."""
+Measured on the process (VmHWM of a child process), not timed."""
 
 from __future__ import annotations
 
