@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -24,6 +23,10 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.support import peak_rss_kib
+
 DAY = date(2026, 12, 5)  # the day the snapshot is built for; the day before is history too
 TYPES = ("image", "reels", "carousel", "story", "video", "short")
 
@@ -189,7 +192,7 @@ def phase(name: str, folder: Path, out: Path) -> None:
     started = time.perf_counter()
     (run_ours if name == "ours" else run_duckdb)(folder, out)
     seconds = time.perf_counter() - started
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak_kib = peak_rss_kib()
     print(json.dumps({"seconds": seconds, "peak_rss_mib": peak_kib / 1024}))
 
 

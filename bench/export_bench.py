@@ -1,5 +1,5 @@
 """A 100,000-row YouTube export: beat's streaming writer vs writing the same frame with pyarrow
-directly. Each side runs in a child process of its own, so its peak RSS (ru_maxrss over the
+directly. Each side runs in a child process of its own, so its peak RSS (VmHWM over the
 resident set at start) is its own.
 
 OURS: rows produced 50 at a time (as provider chunks arrive), streamed by
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -25,6 +24,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from bench.support import peak_rss_kib
 
 
 def current_kb() -> int:
@@ -80,7 +81,7 @@ def child(side: str, rows: int) -> None:
     with tempfile.TemporaryDirectory() as folder:
         (ours if side == "ours" else floor)(rows, Path(folder))
     seconds = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak = peak_rss_kib()
     print(json.dumps({"seconds": seconds, "growth_mb": (peak - before) / 1024}))
 
 

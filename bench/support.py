@@ -33,3 +33,11 @@ def start_sandbox(*options: str) -> tuple[subprocess.Popen[bytes], str]:
             time.sleep(0.1)
     proc.terminate()
     raise RuntimeError("sandbox did not start")
+
+
+def peak_rss_kib() -> int:
+    """This process's own peak resident set (Linux VmHWM). Not ru_maxrss, which Linux carries
+    across fork and exec from the parent, so a child would report its parent's peak."""
+    with open("/proc/self/status") as status:
+        line = next(line for line in status if line.startswith("VmHWM:"))
+    return int(line.split()[1])
