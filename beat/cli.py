@@ -235,7 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
         serve.set_defaults(func=func)
 
     demo = sub.add_parser("demo", help="run the main job end to end on embedded defaults")
-    demo.add_argument("--requests", type=int, default=300)
+    demo.add_argument("--requests", type=int, default=200)
     demo.add_argument("--fault-rate", type=float, default=0.1, help="sandbox faults on graphapi")
     demo.set_defaults(func=cmd_demo)
     return parser

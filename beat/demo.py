@@ -350,7 +350,7 @@ def build_analytics(defs: Any, instance: Any) -> str:
     )
 
 
-def run_demo(requests: int = 300, fault_rate: float = 0.1) -> int:
+def run_demo(requests: int = 200, fault_rate: float = 0.1) -> int:
     import dagster as dg
 
     from beat.flows import FAMILIES
