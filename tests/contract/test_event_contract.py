@@ -8,8 +8,10 @@ times with Go's layout ``2006-01-02 15:04:05``, ``scl_id`` a decimal string
 (``strconv.ParseUint``), numbers where it casts to float64, an object where it casts to a
 map, a boolean where it casts to bool.
 
-Routing keys without a flow in this code base yet (order_log_events,
-profile_relationship_log_events, post_activity_log_events) have no payload builder to check.
+The activity routing keys (profile_relationship_log_events, post_activity_log_events,
+order_log_events) are produced by real batch runs: requests go in over HTTP, the families'
+sensors and jobs run them through Dagster against the sandbox (as the e2e tests do), the
+outbox is relayed to this module's exchanges and every message is decoded the same way.
 """
 
 from __future__ import annotations
@@ -17,20 +19,35 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import amqp
+import dagster as dg
 import pytest
+from sqlalchemy import select
 
+from beat.config import load_settings
 from beat.events.publisher import KombuPublisher
 from beat.events.relay import OutboxRelay
+from beat.flows import FAMILIES
+from beat.store.models import instagram_account, instagram_post
+from beat.store.models_shopify import shopify_order
 from beat.store.outbox import Outbox
 from beat.store.queue import RequestQueue
+from beat_dagster.definitions import build_definitions
+from beat_dagster.driver import drive_until_drained
 from providers.http import is_secret_name
+from sandbox.youtube import video_facts
+from sandbox.youtube_comments import comment_count
+from sandbox.youtube_social import subscribed_handles, subscription_count, subscriptions_private
 from tests.contract.client import call
 from tests.contract.serving import TOKEN, serve_api
+from tests.e2e.conftest import Stack
+from tests.e2e.test_instagram_activity import STAR
+from tests.e2e.test_youtube_shopify import KNOWN
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.rabbitmq]
 
@@ -45,6 +62,14 @@ BINDINGS = {
     "post_log_events": EXCHANGES["beat.dx"],
     "trace_log": EXCHANGES["identity.dx"],
 }
+#: Every key the batch runs publish on (their provider calls are traced too).
+ACTIVITY_BINDINGS = {
+    **{key: EXCHANGES["beat.dx"]
+       for key in ("scrape_request_log_events", "profile_log_events", "post_log_events",
+                   "profile_relationship_log_events", "post_activity_log_events",
+                   "order_log_events")},
+    "trace_log": EXCHANGES["identity.dx"],
+}  # fmt: skip
 
 
 def go_time(value: Any) -> None:
@@ -108,14 +133,15 @@ TRACE_SCHEMA: dict[str, Any] = {
 TRACE_EXTRAS = {"event_id", "provider", "kind", "error"}
 
 
-@pytest.fixture
-def channel() -> Iterator[tuple[amqp.Channel, dict[str, str]]]:
+@contextmanager
+def _queues(bindings: dict[str, str]) -> Iterator[tuple[amqp.Channel, dict[str, str]]]:
+    """A queue of our own per routing key, bound to its exchange; all deleted afterwards."""
     connection = amqp.Connection("127.0.0.1:5672", userid="guest", password="guest")
     connection.connect()
     chan = connection.channel()
     suffix = uuid.uuid4().hex[:8]
     queues = {}
-    for key, exchange in BINDINGS.items():
+    for key, exchange in bindings.items():
         _ensure_exchange(connection, exchange)
         name = f"contract_{key}_{suffix}"
         chan.queue_declare(name, durable=False, auto_delete=False)
@@ -124,9 +150,21 @@ def channel() -> Iterator[tuple[amqp.Channel, dict[str, str]]]:
     yield chan, queues
     for name in queues.values():
         chan.queue_delete(name)
-    for name in EXCHANGES.values():
+    for name in set(bindings.values()):
         chan.exchange_delete(name)
     connection.close()
+
+
+@pytest.fixture
+def channel() -> Iterator[tuple[amqp.Channel, dict[str, str]]]:
+    with _queues(BINDINGS) as opened:
+        yield opened
+
+
+@pytest.fixture
+def activity_channel() -> Iterator[tuple[amqp.Channel, dict[str, str]]]:
+    with _queues(ACTIVITY_BINDINGS) as opened:
+        yield opened
 
 
 def _ensure_exchange(connection: amqp.Connection, name: str) -> None:
@@ -208,3 +246,181 @@ def _sandbox_secrets(served: Any) -> list[str]:
             # must never be.
             secrets += [v for k, v in secret.items() if is_secret_name(k) and len(str(v)) >= 8]
     return secrets
+
+
+# ---- The activity routing keys, produced by batch runs --------------------------------------
+
+
+def channel_id(value: Any) -> None:
+    """A YouTube channel id as the API sends it (``UC`` and 22 more characters)."""
+    assert isinstance(value, str) and value.startswith("UC") and len(value) == 24, value
+
+
+def one_of(*allowed: str) -> Any:
+    def check(value: Any) -> None:
+        assert value in allowed, value
+
+    return check
+
+
+# The common part of the original's data events (§6 "…"), then each key's own fields; ids are
+# strings (Instagram's decimal, YouTube's channel ids, Shopify's decimal order ids).
+ACTIVITY_SCHEMAS: dict[tuple[str, str], dict[str, Any]] = {
+    ("post_activity_log_events", "INSTAGRAM"): {
+        "event_id": text, "source": text, "platform": text, "event_timestamp": go_time,
+        "metrics": obj, "dimensions": obj, "activity_type": one_of("LIKE", "COMMENT"),
+        "actor_profile_id": decimal_id, "shortcode": text, "publish_time": go_time_or_null,
+    },
+    ("post_activity_log_events", "YOUTUBE"): {
+        "event_id": text, "source": text, "platform": text, "profile_id": channel_id,
+        "handle": channel_id, "event_timestamp": go_time, "metrics": obj, "dimensions": obj,
+        "activity_type": one_of("COMMENT"), "actor_profile_id": channel_id, "shortcode": text,
+        "publish_time": go_time,
+    },
+    ("profile_relationship_log_events", "INSTAGRAM"): {
+        "event_id": text, "source": text, "platform": text, "event_timestamp": go_time,
+        "relationship_type": one_of("FOLLOWS"), "source_profile_id": decimal_id,
+        "target_profile_id": decimal_id, "source_dimensions": obj, "target_dimensions": obj,
+    },
+    ("profile_relationship_log_events", "YOUTUBE"): {
+        "event_id": text, "source": text, "platform": text, "event_timestamp": go_time,
+        "relationship_type": one_of("FOLLOWS"), "source_profile_id": channel_id,
+        "target_profile_id": channel_id, "source_dimensions": obj, "target_dimensions": obj,
+    },
+    ("order_log_events", "SHOPIFY"): {
+        "event_id": text, "source": text, "platform": text, "event_timestamp": go_time,
+        "metrics": obj, "dimensions": obj, "platform_order_id": decimal_id, "store": text,
+    },
+}  # fmt: skip
+ACTIVITY_KEYS = {key for key, _ in ACTIVITY_SCHEMAS}
+
+
+@pytest.fixture
+def events_stay_in_outbox(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The runs leave their events in the outbox; this test relays them to its own exchanges."""
+    monkeypatch.setenv("BEAT_RELAY_AFTER_BATCH_SECONDS", "0")
+
+
+def _run(stack: Stack, family: str, deadline_seconds: float = 300) -> None:
+    defs = build_definitions(load_settings())
+    with dg.DagsterInstance.get() as instance:
+        report = drive_until_drained(
+            defs, instance, stack.queue, [FAMILIES[family]], deadline_seconds=deadline_seconds
+        )
+    assert report.drained and report.runs >= 1
+
+
+def _relay_and_read(
+    stack: Stack, opened: tuple[amqp.Channel, dict[str, str]]
+) -> dict[str, list[dict[str, Any]]]:
+    """Relay the whole outbox to our exchanges; every event must arrive on its own key."""
+    chan, queues = opened
+    ours = {m.event_id: m.routing_key for m in Outbox(stack.engine).pending_events(limit=100_000)}
+    with KombuPublisher(AMQP_URL, exchanges=EXCHANGES) as publisher:
+        report = OutboxRelay(stack.engine, publisher, rows_per_pass=1000).relay(max_seconds=120)
+    assert report.failures == 0 and report.messages == len(ours)
+    received = {key: [p for p in drain(chan, name) if p.get("event_id") in ours]
+                for key, name in queues.items()}  # fmt: skip
+    assert {p["event_id"]: k for k, ps in received.items() for p in ps} == ours
+    return received
+
+
+def _check_activity_keys(received: dict[str, list[dict[str, Any]]], platform: str) -> None:
+    """Every payload on an activity key, against its schema: exact keys, each as the
+    consumer casts it; the other keys the runs published, against the first test's."""
+    for payload in received.pop("trace_log"):
+        assert set(payload) == set(TRACE_SCHEMA) | TRACE_EXTRAS, payload
+        for name, check in TRACE_SCHEMA.items():
+            check(payload[name])
+    for key, payloads in received.items():
+        for payload in payloads:
+            schema = (
+                ACTIVITY_SCHEMAS[(key, payload["platform"])] if key in ACTIVITY_KEYS
+                else SCHEMAS[key]
+            )  # fmt: skip
+            assert set(payload) == set(schema), (key, payload)
+            for name, check in schema.items():
+                check(payload[name])
+            if key in ACTIVITY_KEYS:
+                assert payload["platform"] == platform, payload
+
+
+def test_instagram_follows_likes_and_comments_parse_as_the_consumer_reads_them(
+    stack: Stack, events_stay_in_outbox: None, activity_channel: Any
+) -> None:
+    stack.submit("refresh_profile_by_handle", [{"handle": STAR}])
+    _run(stack, "instagram")
+    with stack.engine.connect() as conn:
+        star, shortcode = conn.execute(
+            select(instagram_post.c.profile_id, instagram_post.c.shortcode)
+            .join(instagram_account, instagram_account.c.profile_id == instagram_post.c.profile_id)
+            .where(instagram_account.c.handle == STAR, instagram_post.c.comments > 0)
+            .order_by(instagram_post.c.comments.desc())
+            .limit(1)
+        ).one()
+    # Upstream DAGs send the profile id as a number or a string; the events carry a string.
+    stack.submit("fetch_profile_followers", [{"profile_id": int(star)}])
+    stack.submit("fetch_profile_following", [{"profile_id": star}])
+    stack.submit("fetch_post_likes", [{"shortcode": shortcode, "max_likes": 30}])
+    stack.submit("fetch_post_comments", [{"shortcode": shortcode}])
+    _run(stack, "instagram_activity")
+    assert stack.statuses() == {"COMPLETE": 5}
+
+    received = _relay_and_read(stack, activity_channel)
+    _check_activity_keys(received, "INSTAGRAM")
+    follows = received["profile_relationship_log_events"]
+    followers = [p for p in follows if p["target_profile_id"] == star]
+    following = [p for p in follows if p["source_profile_id"] == star]
+    assert len(followers) == 2000 and len(following) == 200  # the original's caps
+    # The fake-follower report reads JSONExtractString(source_dimensions, 'handle').
+    assert all(isinstance(p["source_dimensions"].get("handle"), str) for p in followers)
+    activity = received["post_activity_log_events"]
+    likes = [p for p in activity if p["activity_type"] == "LIKE"]
+    comments = [p for p in activity if p["activity_type"] == "COMMENT"]
+    assert len(likes) == 30 and comments
+    assert {p["shortcode"] for p in activity} == {shortcode}
+    assert all(p["publish_time"] is not None for p in comments)  # a comment's own time
+
+
+def test_youtube_comments_and_subscriptions_parse_as_the_consumer_reads_them(
+    stack: Stack, events_stay_in_outbox: None, activity_channel: Any
+) -> None:
+    video = next(
+        video_facts(f, i) for f in KNOWN for i in range(min(f.video_count, 10))
+        if 0 < (comment_count(video_facts(f, i)) or 0) < 50
+    )  # fmt: skip
+    follower = next(f for f in KNOWN if not subscriptions_private(f) and subscription_count(f) > 20)
+    stack.submit("fetch_yt_post_comments", [{"shortcode": video.video_id}])
+    stack.submit("refresh_yt_profile_relationship",
+                 [{"channel_id": follower.channel_id, "max_relationship": 500}])  # fmt: skip
+    _run(stack, "youtube")
+    assert stack.statuses() == {"COMPLETE": 2}
+
+    received = _relay_and_read(stack, activity_channel)
+    _check_activity_keys(received, "YOUTUBE")
+    comments = received["post_activity_log_events"]
+    assert len(comments) == comment_count(video)
+    assert {(p["shortcode"], p["profile_id"]) for p in comments} == {
+        (video.video_id, video.channel.channel_id)
+    }
+    follows = received["profile_relationship_log_events"]
+    assert len(follows) == len(subscribed_handles(follower))
+    assert {p["source_profile_id"] for p in follows} == {follower.channel_id}
+    for payload in follows:  # a time inside a map is in the consumer's layout too
+        go_time_or_null(payload["target_dimensions"].get("followed_at"))
+
+
+def test_shopify_orders_parse_as_the_consumer_reads_them(
+    stack: Stack, events_stay_in_outbox: None, activity_channel: Any
+) -> None:
+    stack.submit("refresh_orders_by_store", [{"store": "north-outfitters"}])
+    _run(stack, "shopify")
+    assert stack.statuses() == {"COMPLETE": 1}
+
+    received = _relay_and_read(stack, activity_channel)
+    _check_activity_keys(received, "SHOPIFY")
+    orders = received["order_log_events"]
+    with stack.engine.connect() as conn:
+        stored = set(conn.execute(select(shopify_order.c.platform_order_id)).scalars())
+    assert orders and {p["platform_order_id"] for p in orders} == stored
+    assert {p["store"] for p in orders} == {"north-outfitters"}
