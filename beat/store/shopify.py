@@ -92,9 +92,23 @@ def order_event(item: ObservedOrder, provider: str) -> OutboxEvent:
             "store": o.store,
             "event_timestamp": event_time(item.observed_at),
             "metrics": flatten(o.metrics()),
-            "dimensions": flatten(o.dimensions()),
+            "dimensions": _event_dimensions(o.dimensions()),
         },
     )
+
+
+#: The order's own times among its dimensions (order_data keeps Shopify's text as sent).
+_TIME_DIMENSIONS = ("created_at", "updated_at")
+
+
+def _event_dimensions(dimensions: list[dict[str, Any]]) -> dict[str, Any]:
+    """Flattened dimensions with the order's times in the event layout, as every event time
+    (the consumer parses ``2006-01-02 15:04:05`` and keeps the zero time otherwise)."""
+    flat = flatten(dimensions)
+    for key in _TIME_DIMENSIONS:
+        if key in flat:
+            flat[key] = event_time(flat[key])
+    return flat
 
 
 def upsert_shopify(
