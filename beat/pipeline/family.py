@@ -58,9 +58,19 @@ Tally = Callable[[dict[str, dict[str, Any]], Sequence[FlowOutcome]], None]
 DayMetadata = Callable[[Engine, date], dict[str, dict[str, Any]]]
 
 
+def raw_responses(record: dict[str, Any]) -> tuple[RawResponse, ...]:
+    """The provider responses of a stored raw record (see `batch.raw_record`)."""
+    return tuple(RawResponse.from_dict(item) for item in record["responses"])
+
+
+def str_param(params: dict[str, Any], name: str) -> str | None:
+    """A request's string param, for keying the per-target rate limit."""
+    value = params.get(name)
+    return value if isinstance(value, str) else None
+
+
 def _handle_of(params: dict[str, Any]) -> str | None:
-    handle = params.get("handle")
-    return handle if isinstance(handle, str) else None
+    return str_param(params, "handle")
 
 
 @dataclass(frozen=True)

@@ -22,10 +22,15 @@ from typing import Any
 from sqlalchemy import Connection
 
 from beat.flows import FLOWS, flows_of_family
-from beat.pipeline.family import FamilyPipeline, FlowHandler, FlowOutcome, WriteContext
+from beat.pipeline.family import (
+    FamilyPipeline,
+    FlowHandler,
+    FlowOutcome,
+    WriteContext,
+    raw_responses,
+)
 from beat.store.gpt import day_metadata, upsert_gpt_attributes
 from beat.store.queue import NewRequest
-from providers.http import RawResponse
 from providers.llm import Asked, GptCrawler, Prompt, price_table, prompt_book, replay
 from providers.llm.client import KIND_PREFIX
 
@@ -138,7 +143,7 @@ KINDS = tuple(sorted({prompt_of_flow(flow) for flow in HANDLERS}))
 
 def reparse_gpt(record: dict[str, Any]) -> FlowOutcome:
     """A stored record back into its result with the prompt version that produced it."""
-    raws = tuple(RawResponse.from_dict(item) for item in record["responses"])
+    raws = raw_responses(record)
     if not raws:
         return FlowOutcome(record["provider"])
     prompt = prompt_book().get(raws[0].kind.removeprefix(KIND_PREFIX))

@@ -15,7 +15,13 @@ from typing import Any
 from sqlalchemy import Connection
 
 from beat.pipeline import instagram_insights
-from beat.pipeline.family import FamilyPipeline, FlowHandler, FlowOutcome, WriteContext
+from beat.pipeline.family import (
+    FamilyPipeline,
+    FlowHandler,
+    FlowOutcome,
+    WriteContext,
+    raw_responses,
+)
 from beat.pipeline.instagram_checks import HISTORY_CHECK
 from beat.pipeline.media import enqueue_media
 from beat.store.instagram import upsert_instagram
@@ -222,7 +228,7 @@ def carousel_media(post: InstagramPost) -> list[InstagramPost]:
 def reparse_instagram(record: dict[str, Any]) -> FlowOutcome:
     if record.get("flow") in instagram_insights.HANDLERS:
         return instagram_insights.reparse_insights(record)
-    raw = tuple(RawResponse.from_dict(item) for item in record["responses"])
+    raw = raw_responses(record)
     if record.get("flow") == "refresh_profile_by_profile_id":
         profile = PROVIDERS[record["provider"]].parse_profile_by_id(raw[0])
         return FlowOutcome(record["provider"], {PROFILES: (profile,)}, raw)

@@ -13,7 +13,13 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from beat.pipeline.family import FamilyPipeline, FlowHandler, FlowOutcome, WriteContext
+from beat.pipeline.family import (
+    FamilyPipeline,
+    FlowHandler,
+    FlowOutcome,
+    WriteContext,
+    raw_responses,
+)
 from beat.pipeline.instagram import observed_at
 from beat.store.instagram import upsert_instagram
 from beat.store.instagram_activity import (
@@ -22,7 +28,6 @@ from beat.store.instagram_activity import (
     upsert_relationships,
 )
 from providers.crawler import InstagramCrawler, assemble_listing
-from providers.http import RawResponse
 from providers.instagram import PROVIDERS
 from providers.instagram.base import normalize_hashtag
 from providers.model import InstagramComment, InstagramFollower, PostActivity, ProfileRelationship
@@ -109,7 +114,7 @@ def write_activity(conn: Connection, outcomes: Sequence[FlowOutcome], ctx: Write
 
 
 def reparse_activity(record: dict[str, Any]) -> FlowOutcome:
-    raw = tuple(RawResponse.from_dict(item) for item in record["responses"])
+    raw = raw_responses(record)
     flow, params, name = record["flow"], record["params"], record["provider"]
     spec = LISTINGS.get(flow)
     if spec is None:

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from beat.pipeline.family import FlowHandler, FlowOutcome, WriteContext
+from beat.pipeline.family import FlowHandler, FlowOutcome, WriteContext, raw_responses
 from beat.store.instagram_insights import upsert_post_insights, upsert_profile_insights
 from providers.crawler import InstagramCrawler
 from providers.http import RawResponse
@@ -65,7 +65,7 @@ def _graph_user_id(raw: RawResponse) -> str:
 
 
 def reparse_insights(record: dict[str, Any]) -> FlowOutcome:
-    raw = tuple(RawResponse.from_dict(item) for item in record["responses"])
+    raw = raw_responses(record)
     params, provider = record["params"], record["provider"]
     if record["flow"] == "refresh_post_insights":
         found = insights.PostInsights(

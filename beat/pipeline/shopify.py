@@ -14,7 +14,13 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from beat.pipeline.family import FamilyPipeline, FlowHandler, FlowOutcome, WriteContext
+from beat.pipeline.family import (
+    FamilyPipeline,
+    FlowHandler,
+    FlowOutcome,
+    WriteContext,
+    raw_responses,
+)
 from beat.pipeline.youtube import observed_at
 from beat.store.shopify import upsert_shopify
 from providers.http import RawResponse
@@ -93,7 +99,7 @@ def write_shopify(conn: Connection, outcomes: Sequence[FlowOutcome], ctx: WriteC
 
 
 def reparse_shopify(record: dict[str, Any]) -> FlowOutcome:
-    raw = tuple(RawResponse.from_dict(item) for item in record["responses"])
+    raw = raw_responses(record)
     return outcome_from(record["flow"], record["params"], record["provider"], raw)
 
 

@@ -15,7 +15,13 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from beat.pipeline.family import FamilyPipeline, FlowHandler, FlowOutcome, WriteContext
+from beat.pipeline.family import (
+    FamilyPipeline,
+    FlowHandler,
+    FlowOutcome,
+    WriteContext,
+    raw_responses,
+)
 from beat.store.youtube import upsert_youtube
 from beat.store.youtube_social import (
     upsert_activities,
@@ -339,7 +345,7 @@ def write_youtube(conn: Connection, outcomes: Sequence[FlowOutcome], ctx: WriteC
 
 
 def reparse_youtube(record: dict[str, Any]) -> FlowOutcome:
-    raw = tuple(RawResponse.from_dict(item) for item in record["responses"])
+    raw = raw_responses(record)
     return outcome_from(record["flow"], record["params"], record["provider"], raw)
 
 

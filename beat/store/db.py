@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import select
 import sqlite3
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -231,3 +232,14 @@ def _as_engine(target: Engine | str | URL) -> tuple[Engine, bool]:
     if isinstance(target, Engine):
         return target, False
     return make_engine(target), True
+
+
+def observation_stamps(provider: str, observed: datetime, now: datetime) -> dict[str, Any]:
+    """The stamp columns of a latest-state row (see `models.observation_columns`)."""
+    return {
+        "provider": provider,
+        "observed_at": observed,
+        "refreshed_at": observed,
+        "created_at": now,
+        "updated_at": now,
+    }

@@ -310,6 +310,19 @@ beat_control = Table(
     _updated_at(),
 )
 
+
+def observation_columns() -> list[Column]:
+    """Who answered and when, on a latest-state table: the newest observation wins."""
+    return [
+        Column("provider", String),
+        #: When the provider answered: an upsert only overwrites from an equal or newer one.
+        Column("observed_at", UTCDateTime(), nullable=False),
+        Column("refreshed_at", UTCDateTime()),
+        Column("created_at", UTCDateTime(), nullable=False, server_default=_now_default()),
+        Column("updated_at", UTCDateTime(), nullable=False, server_default=_now_default()),
+    ]
+
+
 # Tables of other concerns, declared in modules of their own on the same metadata.
 # Tables of other concerns, each in a module of its own on the same metadata.
 from beat.store import (  # noqa: E402, F401

@@ -15,26 +15,12 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
-    text,
 )
 
-from beat.store.models import Id, Json, UTCDateTime, metadata
+from beat.store.models import Id, Json, UTCDateTime, metadata, observation_columns
 
 # Shopify amounts are decimal text with up to 4 places for some currencies.
 Money = Numeric(20, 4)
-
-
-_NOW = text("CURRENT_TIMESTAMP")
-
-
-def _stamps() -> list[Column]:
-    return [
-        Column("provider", String),
-        Column("observed_at", UTCDateTime(), nullable=False),
-        Column("refreshed_at", UTCDateTime()),
-        Column("created_at", UTCDateTime(), nullable=False, server_default=_NOW),
-        Column("updated_at", UTCDateTime(), nullable=False, server_default=_NOW),
-    ]
 
 
 shopify_order = Table(
@@ -63,7 +49,7 @@ shopify_order = Table(
     Column("line_item_count", Integer),
     #: The order as Shopify sent it, less customer personal data.
     Column("order_data", Json),
-    *_stamps(),
+    *observation_columns(),
 )
 
 shopify_product = Table(
@@ -84,6 +70,6 @@ shopify_product = Table(
     Column("available_variant_count", Integer),
     Column("image_url", Text),
     Column("variants", Json),
-    *_stamps(),
+    *observation_columns(),
     UniqueConstraint("store", "product_id"),
 )

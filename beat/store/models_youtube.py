@@ -17,24 +17,9 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
-    text,
 )
 
-from beat.store.models import Id, Json, UTCDateTime, metadata
-
-_NOW = text("CURRENT_TIMESTAMP")
-
-
-def _stamps() -> list[Column]:
-    return [
-        Column("provider", String),
-        #: When the provider answered: the newest observation wins.
-        Column("observed_at", UTCDateTime(), nullable=False),
-        Column("refreshed_at", UTCDateTime()),
-        Column("created_at", UTCDateTime(), nullable=False, server_default=_NOW),
-        Column("updated_at", UTCDateTime(), nullable=False, server_default=_NOW),
-    ]
-
+from beat.store.models import Id, Json, UTCDateTime, metadata, observation_columns
 
 youtube_account = Table(
     "youtube_account",
@@ -54,7 +39,7 @@ youtube_account = Table(
     Column("uploads_playlist_id", String),
     Column("thumbnail", Text),
     Column("thumbnails", Text),
-    *_stamps(),
+    *observation_columns(),
 )
 
 youtube_post = Table(
@@ -89,7 +74,7 @@ youtube_post = Table(
     Column("thumbnail", Text),
     #: The search keywords that found it (refresh_yt_posts_by_search).
     Column("keywords", Json),
-    *_stamps(),
+    *observation_columns(),
 )
 
 youtube_comment = Table(
@@ -109,7 +94,7 @@ youtube_comment = Table(
     Column("is_public", Boolean),
     Column("published_at", UTCDateTime()),
     Column("edited_at", UTCDateTime()),
-    *_stamps(),
+    *observation_columns(),
 )
 
 youtube_activity = Table(
@@ -127,7 +112,7 @@ youtube_activity = Table(
     Column("video_id", String),
     Column("playlist_id", String),
     Column("target_channel_id", String),
-    *_stamps(),
+    *observation_columns(),
 )
 
 youtube_relationship = Table(
@@ -144,7 +129,7 @@ youtube_relationship = Table(
     Column("target_thumbnail", Text),
     #: When the subscription was made (the Data API's snippet.publishedAt).
     Column("followed_at", UTCDateTime()),
-    *_stamps(),
+    *observation_columns(),
     UniqueConstraint("source_channel_id", "target_channel_id", name="uq_youtube_relationship"),
 )
 
@@ -161,5 +146,5 @@ youtube_channel_insights = Table(
     #: The days the reports cover (both included).
     Column("period_start", Date),
     Column("period_end", Date),
-    *_stamps(),
+    *observation_columns(),
 )

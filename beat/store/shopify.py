@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection
 
 from beat.events.formats import event_time
+from beat.store.db import observation_stamps
 from beat.store.instagram import data_event
 from beat.store.models_shopify import shopify_order, shopify_product
 from beat.store.outbox import OutboxEvent, write_events
@@ -23,16 +24,6 @@ if TYPE_CHECKING:
     from beat.pipeline.shopify import ObservedOrder, ObservedProduct
 
 PLATFORM = "SHOPIFY"
-
-
-def _stamps(provider: str, observed: datetime, now: datetime) -> dict[str, Any]:
-    return {
-        "provider": provider,
-        "observed_at": observed,
-        "refreshed_at": observed,
-        "created_at": now,
-        "updated_at": now,
-    }
 
 
 def order_row(item: ObservedOrder, provider: str, now: datetime) -> dict[str, Any]:
@@ -55,7 +46,7 @@ def order_row(item: ObservedOrder, provider: str, now: datetime) -> dict[str, An
         "total_refunded": o.total_refunded,
         "line_item_count": o.line_item_count,
         "order_data": dict(o.order_data),
-        **_stamps(provider, item.observed_at, now),
+        **observation_stamps(provider, item.observed_at, now),
     }
 
 
@@ -77,7 +68,7 @@ def product_row(item: ObservedProduct, provider: str, now: datetime) -> dict[str
         "available_variant_count": sum(1 for v in p.variants if v.available),
         "image_url": p.images[0].src if p.images else None,
         "variants": [v.as_dict() for v in p.variants],
-        **_stamps(provider, item.observed_at, now),
+        **observation_stamps(provider, item.observed_at, now),
     }
 
 

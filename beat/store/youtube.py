@@ -15,7 +15,7 @@ from psycopg.types.json import Jsonb
 from sqlalchemy import Connection, Table, and_, case, func
 
 from beat.events.formats import event_time
-from beat.store.db import dialect_insert
+from beat.store.db import dialect_insert, observation_stamps
 from beat.store.history import record_posts, record_profiles
 from beat.store.instagram import data_event
 from beat.store.models_youtube import youtube_account, youtube_post
@@ -91,16 +91,6 @@ def _pg_value(value: Any) -> Any:
     return Jsonb(value) if isinstance(value, dict | list) else value
 
 
-def _stamps(provider: str, observed: datetime, now: datetime) -> dict[str, Any]:
-    return {
-        "provider": provider,
-        "observed_at": observed,
-        "refreshed_at": observed,
-        "created_at": now,
-        "updated_at": now,
-    }
-
-
 def channel_row(item: ObservedChannel, provider: str, now: datetime) -> dict[str, Any]:
     c = item.channel
     return {
@@ -117,7 +107,7 @@ def channel_row(item: ObservedChannel, provider: str, now: datetime) -> dict[str
         "uploads_playlist_id": c.uploads_playlist_id,
         "thumbnail": c.thumbnail,
         "thumbnails": c.thumbnails,
-        **_stamps(provider, item.observed_at, now),
+        **observation_stamps(provider, item.observed_at, now),
     }
 
 
@@ -149,7 +139,7 @@ def video_row(item: ObservedVideo, provider: str, now: datetime) -> dict[str, An
         "definition": v.definition,
         "thumbnail": v.thumbnail,
         "keywords": list(item.keywords) if item.keywords else None,
-        **_stamps(provider, item.observed_at, now),
+        **observation_stamps(provider, item.observed_at, now),
     }
 
 

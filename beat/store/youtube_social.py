@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection
 
 from beat.events.formats import event_time
+from beat.store.db import observation_stamps
 from beat.store.instagram import data_event
 from beat.store.models_youtube import (
     youtube_activity,
@@ -49,11 +50,6 @@ COMMENT = "COMMENT"
 FOLLOWS = "FOLLOWS"
 
 
-def _stamps(provider: str, observed: datetime, now: datetime) -> dict[str, Any]:
-    return {"provider": provider, "observed_at": observed, "refreshed_at": observed,
-            "created_at": now, "updated_at": now}  # fmt: skip
-
-
 def comment_row(item: ObservedComment, provider: str, now: datetime) -> dict[str, Any]:
     c = item.comment
     return {
@@ -68,7 +64,7 @@ def comment_row(item: ObservedComment, provider: str, now: datetime) -> dict[str
         "is_public": c.is_public,
         "published_at": c.published_at,
         "edited_at": c.edited_at,
-        **_stamps(provider, item.observed_at, now),
+        **observation_stamps(provider, item.observed_at, now),
     }
 
 
@@ -120,7 +116,7 @@ def activity_row(item: ObservedActivity, provider: str, now: datetime) -> dict[s
         "video_id": a.video_id,
         "playlist_id": a.playlist_id,
         "target_channel_id": a.target_channel_id,
-        **_stamps(provider, item.observed_at, now),
+        **observation_stamps(provider, item.observed_at, now),
     }
 
 
@@ -144,7 +140,7 @@ def relationship_row(item: ObservedSubscription, provider: str, now: datetime) -
         "target_description": s.description,
         "target_thumbnail": s.thumbnail,
         "followed_at": s.subscribed_at,
-        **_stamps(provider, item.observed_at, now),
+        **observation_stamps(provider, item.observed_at, now),
     }
 
 
@@ -199,7 +195,7 @@ def insights_row(item: ObservedInsights, provider: str, now: datetime) -> dict[s
         },
         "period_start": start,
         "period_end": end,
-        **_stamps(provider, item.observed_at, now),
+        **observation_stamps(provider, item.observed_at, now),
     }
 
 
