@@ -38,6 +38,9 @@ from tests.support import batch_figures, scratch_postgres
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
+#: What the tests submit; other sensors (GPT enrichment of new profiles) may queue more.
+FLOW = "refresh_profile_by_handle"
+
 TOKEN = "ops-daemon-token-abcdefgh"
 DEPLOY = ROOT / "deploy"
 FAMILY_LIMIT = 1  # the tests lower deploy/dagster.yaml's per-family limit to see it hold
@@ -63,7 +66,7 @@ class Production:
     api: Process
 
     def submit(self, handles: list[str]) -> None:
-        requests = [("refresh_profile_by_handle", {"params": {"handle": h}}) for h in handles]
+        requests = [(FLOW, {"params": {"handle": h}}) for h in handles]
         statuses = asyncio.run(submit_all(self.api_url, TOKEN, requests))
         assert statuses == {201: len(handles)}
 
@@ -80,7 +83,7 @@ class Production:
 
     def wait_finished(self, count: int, timeout: float = 420) -> None:
         def finished() -> bool:
-            counts = self.queue.count_by_status()
+            counts = self.queue.count_by_status([FLOW])
             return counts.get("COMPLETE", 0) + counts.get("FAILED", 0) == count
 
         wait_until(finished, timeout, f"all {count} requests finished", self.daemon, self.api)
@@ -156,7 +159,7 @@ def test_daemon_launches_queued_batch_runs_within_family_limits(
         done = (DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE)
         wait_until(lambda: len(prod.runs(*done)) == 3, 120, "every batch run", prod.daemon)
         records = prod.runs(*done)
-        assert prod.queue.count_by_status() == {"COMPLETE": 12}
+        assert prod.queue.count_by_status([FLOW]) == {"COMPLETE": 12}
     assert [r.dagster_run.status for r in records] == [DagsterRunStatus.SUCCESS] * 3
     # Each run was launched by the daemon from the batch sensor, a process of its own.
     assert {r.dagster_run.tags.get("dagster/sensor_name") for r in records} == {
@@ -190,7 +193,7 @@ def test_sigterm_to_a_launched_run_hands_back_and_the_next_run_finishes(
         prod.fault("slow", delay=0.5)  # 30 requests, 2 at a time: ~8 s of work
         prod.submit([f"term_user_{i}" for i in range(30)])
         wait_until(
-            lambda: prod.queue.count_by_status().get("COMPLETE", 0) >= 2,
+            lambda: prod.queue.count_by_status([FLOW]).get("COMPLETE", 0) >= 2,
             300, "the first run to complete a few requests", prod.daemon,
         )  # fmt: skip
         [first] = prod.runs(DagsterRunStatus.STARTED)
@@ -207,9 +210,15 @@ def test_sigterm_to_a_launched_run_hands_back_and_the_next_run_finishes(
         # The sensor claims the handed-back requests again; a new run finishes them.
         prod.fault("none")
         prod.wait_finished(30)
-        assert prod.queue.count_by_status() == {"COMPLETE": 30}
+        assert prod.queue.count_by_status([FLOW]) == {"COMPLETE": 30}
         with prod.engine.connect() as conn:
-            retries = set(conn.execute(select(scrape_request_log.c.retry_count)).scalars())
+            retries = set(
+                conn.execute(
+                    select(scrape_request_log.c.retry_count).where(
+                        scrape_request_log.c.flow == FLOW
+                    )
+                ).scalars()
+            )
         assert retries == {0}  # the drain cost no request an attempt
         assert len(prod.runs()) >= 2
 
@@ -225,7 +234,7 @@ def test_a_killed_run_is_failed_and_its_requests_finish_in_the_next_run(
         prod.fault("slow", delay=0.5)
         prod.submit([f"kill_user_{i}" for i in range(30)])
         wait_until(
-            lambda: prod.queue.count_by_status().get("COMPLETE", 0) >= 2,
+            lambda: prod.queue.count_by_status([FLOW]).get("COMPLETE", 0) >= 2,
             300, "the first run to complete a few requests", prod.daemon,
         )  # fmt: skip
         [first] = prod.runs(DagsterRunStatus.STARTED)
@@ -242,4 +251,4 @@ def test_a_killed_run_is_failed_and_its_requests_finish_in_the_next_run(
         prod.fault("none")
         # Leases last 10 minutes here: finishing in time means the failure sensor released them.
         prod.wait_finished(30, timeout=300)
-        assert prod.queue.count_by_status() == {"COMPLETE": 30}
+        assert prod.queue.count_by_status([FLOW]) == {"COMPLETE": 30}
