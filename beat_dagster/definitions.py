@@ -8,7 +8,11 @@ from beat.config import Settings, load_settings
 from beat.flows import FAMILIES
 from beat.limits import fetches_within, load_specs
 from beat.ops import configure_observability
-from beat_dagster.assets.analytics import ANALYTICS_ASSETS, analytics_automation_sensor
+from beat_dagster.assets.analytics import (
+    ANALYTICS_ASSETS,
+    analytics_automation_sensor,
+    analytics_job,
+)
 from beat_dagster.assets.batches import REBUILD_JOBS
 from beat_dagster.assets.gpt import gpt_batch, gpt_batch_job
 from beat_dagster.assets.instagram import (
@@ -95,6 +99,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             queue_health_job,
             queue_retention_job,
             scrape_requests_job,
+            analytics_job,
         ],
         schedules=[provider_health_schedule, queue_health_schedule, queue_retention_schedule],
         # Materializations launched from the UI run in-process too (a process per step costs

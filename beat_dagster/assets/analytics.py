@@ -197,6 +197,16 @@ def leaderboards(
 
 ANALYTICS_ASSETS = [creator_snapshot, creator_growth, post_performance, leaderboards]
 
+#: Rebuilds days by hand (a backfill from the UI, the demo): the analytics of a day, by name.
+analytics_job = dg.define_asset_job(
+    "analytics_job",
+    selection=dg.AssetSelection.groups(GROUP),
+    partitions_def=daily_partitions,
+    description="Builds the analytics of the chosen days from the observation history "
+    "(no provider call); pick it for backfills of the analytics group.",
+    executor_def=dg.in_process_executor,
+)
+
 analytics_automation_sensor = dg.AutomationConditionSensorDefinition(
     "analytics_automation_sensor",
     target=dg.AssetSelection.groups(GROUP),
