@@ -4,6 +4,7 @@ the sandbox over real HTTP with cursor paging, re-parsed into the same result.""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -101,3 +102,24 @@ async def test_sandbox_pages_on_after_and_keys_stories_by_their_id(
     # Only the creator's own credential reads it.
     with pytest.raises(NoProviderAvailable):
         await crawler.stories_posts("someone.else")
+
+
+def test_at_most_150_posts_then_the_stories(recorded: Recorded) -> None:
+    """The recorded answer's shape with 160 recent media: the first 150 are kept."""
+    raw = recorded("graphapi/stories_page.json")
+    body = json.loads(raw.body)
+    reel = body["business_discovery"]["media"]["data"][0]
+    body["business_discovery"]["media"]["data"] = [
+        {**reel, "id": f"179{i:05d}", "permalink": f"https://www.instagram.com/reel/R{i:05d}/"}
+        for i in range(160)
+    ]
+    body["business_discovery"]["media_count"] = 160
+    bigger = RawResponse.build(
+        provider=raw.provider, kind=raw.kind, status=raw.status,
+        body=json.dumps(body).encode(), headers=dict(raw.headers), url=raw.url_redacted,
+        fetched_at=raw.fetched_at,
+    )  # fmt: skip
+    got = reparse_stories_posts([bigger])
+    media = [p.shortcode for p in got.posts if p.post_type != "story"]
+    assert media == [f"R{i:05d}" for i in range(150)]
+    assert [p.post_type for p in got.posts[150:]] == ["story", "story"]
