@@ -48,7 +48,7 @@ def graph_stories(facts: ProfileFacts, reference: int) -> dict[str, Any]:
     posts = [p for p in facts.posts if p.kind != "carousel"][: len(ids)]
     data = []
     for i, (story_id, post) in enumerate(zip(ids, posts, strict=True)):
-        item = {
+        item: dict[str, Any] = {
             "id": graph_story_id(story_id), "username": facts.handle,
             "media_type": "VIDEO" if post.kind == "video" else "IMAGE",
             "media_product_type": "STORY",
