@@ -31,6 +31,7 @@ from providers.errors import BadInput
 from providers.http import KIND_POST, KIND_POSTS_PAGE, KIND_PROFILE, RawResponse
 from providers.instagram import PROVIDERS
 from providers.instagram import graph_insights as insights
+from providers.instagram import graph_stories as stories
 from providers.instagram.base import (
     FETCH_COMMENTS,
     FETCH_FOLLOWERS,
@@ -55,6 +56,7 @@ from providers.instagram.base import (
     normalize_shortcode,
 )
 from providers.instagram.graph_insights import PostInsights, ProfileInsights
+from providers.instagram.graph_stories import GraphStories, with_stories
 from providers.model import (
     InstagramComment,
     InstagramFollower,
@@ -92,6 +94,7 @@ DEFAULT_CHAINS: dict[str, list[ChainEntry]] = {
     "post_by_shortcode": ["arraybobo", "jotucker", "rocketapi", "lama"],
     "post_insights": ["graphapi"],
     "profile_insights": ["graphapi"],
+    "stories_posts": ["graphapi"],
     "comments": ["jotucker"],
     "likes": ["jotucker"],
     "following": ["jotucker", "lama"],
@@ -118,6 +121,7 @@ FETCH_TYPES: dict[str, frozenset[str]] = {
     "profile_by_id": frozenset({FETCH_PROFILE_BY_ID}),
     "post_insights": frozenset({FETCH_INSIGHTS}),
     "profile_insights": frozenset({FETCH_INSIGHTS}),
+    "stories_posts": frozenset({FETCH_INSIGHTS}),
 }
 
 
@@ -455,6 +459,23 @@ class InstagramCrawler(Crawler):
             return insights.assemble_profile_insights(clean, user_id, raws), raws
 
         return await self._fallback("profile_insights", attempt, credential_handle=clean)
+
+    async def stories_posts(self, handle: str) -> Fetched[ProfileWithPosts]:
+        """A creator's profile, its media of the last 90 days (at most 150) and its current
+        stories (after the media), with its own Graph token (``graph_stories``)."""
+        clean = normalize_handle(handle)
+
+        async def attempt(
+            provider: Any, cred: Credential, base_url: str
+        ) -> tuple[ProfileWithPosts, list[RawResponse]]:
+            # The creator's own token: "not found" is final, no other account to ask.
+            own = GraphStories(provider.page_size, provider.version, not_found_is_final=True)
+            found, raws = await self._profile_on(
+                own, cred, base_url, clean, stories.MAX_POSTS, stories.MAX_AGE_DAYS
+            )
+            return with_stories(found, own.parse_stories(raws[0])), raws
+
+        return await self._fallback("stories_posts", attempt, credential_handle=clean)
 
     @staticmethod
     def reparse(

@@ -63,6 +63,7 @@ PK_KEY = web.AppKey("sandbox_pk_index", dict)
 JSON = "application/json"
 _USERNAME = re.compile(r"business_discovery\.username\(([^)]*)\)")
 _MEDIA_EDGE = re.compile(r"(?<!\w)media((?:\.(?:after|before|limit)\([^)]*\))*)(?=[{,}]|$)")
+_STORIES_EDGE = "stories{"
 _MODIFIER = re.compile(r"\.(after|before|limit)\(([^)]*)\)")
 _HTML_PAGE = (
     b"<!DOCTYPE html><html><head><title>Error</title></head><body>"
@@ -232,7 +233,7 @@ def _graph_body(request: web.Request, handle: str, fields: str) -> bytes | web.R
                 limit = max(1, min(100, int(value)))
     key = (
         "g", facts.handle, state.reference(), full, edge is not None, offset, limit,
-        state.graph_next_links, state.graph_ig_id,
+        state.graph_next_links, state.graph_ig_id, _STORIES_EDGE in fields,
     )  # fmt: skip
     body = state.payloads.get(key)
     if body is None:
@@ -252,6 +253,12 @@ def _graph_body(request: web.Request, handle: str, fields: str) -> bytes | web.R
             # Media edge not requested: drop it entirely.
             payload = json.loads(body)
             payload["business_discovery"].pop("media", None)
+            body = data.dumps(payload)
+        if _STORIES_EDGE in fields:  # the original's "stories variant"
+            payload = json.loads(body)
+            payload["business_discovery"]["stories"] = _stories.graph_stories(
+                facts, state.reference()
+            )
             body = data.dumps(payload)
         state.payloads.put(key, body)
     return body

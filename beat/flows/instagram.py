@@ -241,6 +241,15 @@ FLOWS = (
         "gender and age, with its own Graph token.",
     ),
     Flow(
+        name="refresh_stories_posts",
+        platform="INSTAGRAM",
+        family="instagram",
+        fetch_type="stories_posts",
+        params_model=HandleParams,
+        description="A creator's own media of the last 90 days (at most 150) and current "
+        "stories (post_type story), with its own Graph token.",
+    ),
+    Flow(
         name="fetch_hashtag_posts",
         platform="INSTAGRAM",
         family="instagram_activity",

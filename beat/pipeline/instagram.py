@@ -34,8 +34,9 @@ from providers.crawler import (
 )
 from providers.errors import ProviderError
 from providers.http import RawResponse
-from providers.instagram import PROVIDERS
+from providers.instagram import PROVIDERS, graph_stories
 from providers.instagram.base import listing_kind
+from providers.instagram.graph_stories import GraphStories, with_stories
 from providers.model import InstagramPost, ProfileWithPosts
 
 # Posts of the last 30 days, at most 50, then about 10 reels, as in the original
@@ -180,6 +181,26 @@ async def refresh_story_posts_by_profile_id(
     return FlowOutcome(fetched.provider, {POSTS: posts}, tuple(fetched.raw))
 
 
+async def refresh_stories_posts(crawler: InstagramCrawler, params: dict[str, Any]) -> FlowOutcome:
+    """The creator's profile, own media (90 days or 150 posts) and current stories, through
+    Graph with its own token."""
+    fetched = await crawler.stories_posts(params["handle"])
+    return outcome_from(fetched.value, fetched.provider, tuple(fetched.raw))
+
+
+def reparse_stories_posts(raw: Sequence[RawResponse]) -> ProfileWithPosts:
+    """The live result from its stored answers. They were asked with the stories edge, so
+    `GraphStories` reads them, not the registry's plain graphapi."""
+    own = GraphStories(not_found_is_final=True)
+    found = reparse(
+        raw, providers={own.name: own}, max_posts=graph_stories.MAX_POSTS,
+        max_age_days=graph_stories.MAX_AGE_DAYS,
+    )  # fmt: skip
+    if not isinstance(found, ProfileWithPosts):
+        raise TypeError("refresh_stories_posts answers hold no profile")
+    return with_stories(found, own.parse_stories(raw[0]))
+
+
 PROFILE_FLOWS = ("refresh_profile_by_handle", "refresh_profile_basic", "refresh_profile_custom")
 
 #: The inline refresh of the API (beat/intake/refresh.py) runs this one directly.
@@ -191,6 +212,7 @@ HANDLERS: dict[str, FlowHandler] = {
     "refresh_tagged_posts_by_profile_id": refresh_tagged_posts_by_profile_id,
     "refresh_profile_by_profile_id": refresh_profile_by_profile_id,
     "refresh_story_posts_by_profile_id": refresh_story_posts_by_profile_id,
+    "refresh_stories_posts": refresh_stories_posts,
     **instagram_insights.HANDLERS,
 }
 
@@ -236,6 +258,8 @@ def reparse_instagram(record: dict[str, Any]) -> FlowOutcome:
         found = assemble_listing(PROVIDERS[record["provider"]], "story_posts", raw, MAX_STORIES)
         posts = stories_with_stubs(found, record["params"])
         return FlowOutcome(record["provider"], {POSTS: posts}, raw)
+    if record.get("flow") == "refresh_stories_posts":
+        return outcome_from(reparse_stories_posts(raw), record["provider"], raw)
     if record.get("flow") == "refresh_tagged_posts_by_profile_id":
         cap = record["params"]["max_posts"]
         posts = assemble_listing(PROVIDERS[record["provider"]], "tagged", raw, cap)
